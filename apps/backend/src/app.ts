@@ -1,0 +1,66 @@
+import {
+  createHttpMetrics,
+  createLogger,
+  createServiceApp,
+  Lifecycle,
+  readBuildInfo,
+  type BuildInfo,
+  type DestinationStream,
+  type ServiceParts,
+  Counter,
+} from '@castle/runtime';
+
+import type { BackendConfig } from './config.js';
+import { cachedRfc850Clock } from './rfc850.js';
+import { packageVersion } from './version.js';
+
+/** What the backend takes from outside, so tests can fix time, chance and output. */
+export interface BackendDeps {
+  readonly now?: () => number;
+  readonly random?: () => number;
+  readonly info?: BuildInfo;
+  readonly logDestination?: DestinationStream;
+  readonly runtimeMetrics?: boolean;
+}
+
+/**
+ * Builds the backend: `GET /` answers the current UTC time in RFC 850 layout, and fails a
+ * configured share of requests with `500 ERROR` (or, in legacy mode, `200 ERROR`).
+ */
+export function buildBackend(config: BackendConfig, deps: BackendDeps = {}): ServiceParts {
+  const info = deps.info ?? readBuildInfo('backend', packageVersion);
+  const logger = createLogger(info, config.logLevel, deps.logDestination);
+  const metrics = createHttpMetrics(info, { runtimeMetrics: deps.runtimeMetrics ?? true });
+  const lifecycle = new Lifecycle();
+  const app = createServiceApp({ info, config, logger, metrics, lifecycle });
+
+  const clock = cachedRfc850Clock(deps.now);
+  const random = deps.random ?? Math.random;
+  const injected = new Counter({
+    name: 'backend_injected_errors_total',
+    help: 'Requests failed on purpose (BACKEND_ERROR_RATE).',
+    registers: [metrics.registry],
+  });
+  const errorStatus = config.legacyErrors ? 200 : 500;
+
+  app.get('/', (_request, reply) => {
+    let status = 200;
+    let body: string;
+    if (config.errorRate > 0 && random() < config.errorRate) {
+      injected.inc();
+      status = errorStatus;
+      body = 'ERROR';
+    } else {
+      body = clock();
+    }
+    reply.logFields = { response: body };
+    return reply
+      .code(status)
+      .header('x-castle-instance', info.instance)
+      .header('cache-control', 'no-store')
+      .type('text/plain; charset=utf-8')
+      .send(body);
+  });
+
+  return { app, lifecycle, logger, config };
+}

@@ -1,0 +1,168 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Counter, Histogram } from 'prom-client';
+import { errorBody, HttpError } from './errors.js';
+import type { Lifecycle } from './lifecycle.js';
+import type { Logger } from './logger.js';
+import type { HttpMetrics } from './metrics.js';
+import { continueTrace, requestIdFrom, type TraceContext } from './trace.js';
+import type { BuildInfo } from './version.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The W3C trace context of this request. */
+    trace: TraceContext;
+  }
+  interface FastifyReply {
+    /** Extra fields for this request's completion log line (e.g. the upstream outcome). */
+    logFields: Record<string, unknown> | null;
+  }
+}
+
+/** What the HTTP edge needs from a service's configuration. */
+export interface HttpEdgeConfig {
+  readonly requestTimeoutMs: number;
+  readonly headersTimeoutMs: number;
+  readonly keepAliveTimeoutMs: number;
+  readonly maxHeaderBytes: number;
+}
+
+export interface ServiceAppOptions {
+  readonly info: BuildInfo;
+  readonly config: HttpEdgeConfig;
+  readonly logger: Logger;
+  readonly metrics: HttpMetrics;
+  readonly lifecycle: Lifecycle;
+}
+
+type Labels = 'method' | 'route' | 'status_code';
+
+/** Caches labelled children so the hot path does not hash label objects on every request. */
+function requestRecorder(requests: Counter<Labels>, duration: Histogram<Labels>) {
+  const children = new Map<string, { count: ReturnType<Counter<Labels>['labels']>; time: ReturnType<Histogram<Labels>['labels']> }>();
+  return (method: string, route: string, status: number, seconds: number): void => {
+    const key = `${method} ${status} ${route}`;
+    let child = children.get(key);
+    if (!child) {
+      const labels = { method, route, status_code: String(status) };
+      child = { count: requests.labels(labels), time: duration.labels(labels) };
+      children.set(key, child);
+    }
+    child.count.inc();
+    child.time.observe(seconds);
+  };
+}
+
+/**
+ * Builds a Fastify app with Castle's HTTP edge: request ids and trace context, hardened
+ * timeouts and limits, one completion log line and metrics per request, one error handler
+ * (4xx messages shown, 5xx masked), 404/405 with `Allow`, and /healthz, /readyz, /version,
+ * /metrics. The service adds its own routes; this never listens.
+ */
+export function createServiceApp(options: ServiceAppOptions): FastifyInstance {
+  const { info, config, logger, metrics, lifecycle } = options;
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'req_id' }),
+    requestIdHeader: false,
+    genReqId: (req) => requestIdFrom(req.headers['x-request-id']),
+    requestTimeout: config.requestTimeoutMs,
+    keepAliveTimeout: config.keepAliveTimeoutMs,
+    connectionTimeout: 0,
+    bodyLimit: 16 * 1024,
+    http: { maxHeaderSize: config.maxHeaderBytes },
+    return503OnClosing: true,
+  });
+  app.server.headersTimeout = Math.min(config.headersTimeoutMs, config.requestTimeoutMs);
+
+  const record = requestRecorder(metrics.requests, metrics.duration);
+  const allowed = new Map<string, Set<string>>();
+
+  app.decorateRequest('trace', null as unknown as TraceContext);
+  app.decorateReply('logFields', null);
+
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    const set = allowed.get(route.url) ?? new Set<string>();
+    for (const m of methods) set.add(m);
+    allowed.set(route.url, set);
+  });
+
+  app.addHook('onRequest', (request, reply, done) => {
+    metrics.inFlight.inc();
+    request.trace = continueTrace(request.headers.traceparent);
+    void reply.header('x-request-id', request.id);
+    // While draining, tell keep-alive clients to reconnect, so they move to another instance.
+    if (lifecycle.draining) void reply.header('connection', 'close');
+    done();
+  });
+
+  app.addHook('onResponse', (request, reply, done) => {
+    metrics.inFlight.dec();
+    const route = request.routeOptions.url ?? 'unmatched';
+    const seconds = reply.elapsedTime / 1000;
+    record(request.method, route, reply.statusCode, seconds);
+    request.log.info(
+      {
+        method: request.method,
+        path: request.url,
+        status: reply.statusCode,
+        duration_ms: Math.round(reply.elapsedTime * 1000) / 1000,
+        remote_address: request.ip,
+        trace_id: request.trace.traceId,
+        ...reply.logFields,
+      },
+      'request completed',
+    );
+    done();
+  });
+
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, request, reply) => {
+    const exposed = err instanceof HttpError;
+    const body = errorBody(err, exposed);
+    if (body.statusCode >= 500 && !exposed) request.log.error({ err }, 'unhandled error');
+    if (exposed) void reply.headers(err.headers);
+    reply.logFields = { ...reply.logFields, error_code: body.code };
+    return reply.code(body.statusCode).type('application/json; charset=utf-8').send(body);
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?', 1)[0] ?? '/';
+    const methods = allowed.get(path);
+    if (methods) {
+      const allow = [...methods].sort().join(', ');
+      throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed here; allowed: ${allow}`, {
+        headers: { allow },
+      });
+    }
+    throw new HttpError(404, 'NOT_FOUND', 'no such resource');
+  });
+
+  registerOperationalRoutes(app, options);
+  return app;
+}
+
+function registerOperationalRoutes(app: FastifyInstance, { info, metrics, lifecycle }: ServiceAppOptions): void {
+  const text = (reply: FastifyReply, status: number, body: string) =>
+    reply.code(status).header('cache-control', 'no-store').type('text/plain; charset=utf-8').send(body);
+
+  app.get('/healthz', (_request, reply) => text(reply, 200, 'ok\n'));
+
+  app.get('/readyz', (_request, reply) =>
+    lifecycle.ready ? text(reply, 200, 'ready\n') : text(reply, 503, `${lifecycle.phase}\n`),
+  );
+
+  const version = JSON.stringify({
+    service: info.service,
+    version: info.version,
+    gitSha: info.gitSha,
+    buildTime: info.buildTime,
+    instance: info.instance,
+    node: process.version,
+  });
+  app.get('/version', (_request, reply) => reply.type('application/json; charset=utf-8').send(version));
+
+  app.get('/metrics', async (_request: FastifyRequest, reply) => {
+    const body = await metrics.registry.metrics();
+    return reply.header('cache-control', 'no-store').type(metrics.registry.contentType).send(body);
+  });
+}

@@ -1,0 +1,53 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { BuildInfo } from './version.js';
+
+/** Latency buckets in seconds, fine at the low end where these services live. */
+export const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** The HTTP server metrics every service exposes. */
+export interface HttpMetrics {
+  readonly registry: Registry;
+  readonly requests: Counter<'method' | 'route' | 'status_code'>;
+  readonly duration: Histogram<'method' | 'route' | 'status_code'>;
+  readonly inFlight: Gauge;
+}
+
+/**
+ * A registry of its own per app (so tests can build many), with Node's runtime metrics,
+ * a `castle_build_info` gauge and the HTTP server metrics.
+ */
+export function createHttpMetrics(info: BuildInfo, options: { readonly runtimeMetrics?: boolean } = {}): HttpMetrics {
+  const registry = new Registry();
+  if (options.runtimeMetrics !== false) collectDefaultMetrics({ register: registry });
+  const build = new Gauge({
+    name: 'castle_build_info',
+    help: 'Build metadata of this process; always 1.',
+    labelNames: ['service', 'version', 'git_sha'],
+    registers: [registry],
+  });
+  build.set({ service: info.service, version: info.version, git_sha: info.gitSha }, 1);
+  return {
+    registry,
+    requests: new Counter({
+      name: 'http_requests_total',
+      help: 'HTTP requests answered, by method, route template and status code.',
+      labelNames: ['method', 'route', 'status_code'],
+      registers: [registry],
+    }),
+    duration: new Histogram({
+      name: 'http_request_duration_seconds',
+      help: 'Time from request received to response sent, by method, route template and status code.',
+      labelNames: ['method', 'route', 'status_code'],
+      buckets: latencyBuckets,
+      registers: [registry],
+    }),
+    inFlight: new Gauge({
+      name: 'http_requests_in_flight',
+      help: 'HTTP requests received and not yet answered.',
+      registers: [registry],
+    }),
+  };
+}
+
+// Services define their own metrics with the same prom-client the registry comes from.
+export { Counter, Gauge, Histogram, type Registry } from 'prom-client';

@@ -1,0 +1,111 @@
+import type { FastifyInstance } from 'fastify';
+import { setTimeout as delay } from 'node:timers/promises';
+import { ConfigError } from './config.js';
+import type { Lifecycle } from './lifecycle.js';
+import type { Logger } from './logger.js';
+
+export interface ListenConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly drainDelayMs: number;
+  readonly shutdownTimeoutMs: number;
+}
+
+export interface ServiceParts {
+  readonly app: FastifyInstance;
+  readonly lifecycle: Lifecycle;
+  readonly logger: Logger;
+  readonly config: ListenConfig;
+}
+
+/** A listening service. */
+export interface RunningService {
+  readonly port: number;
+  readonly url: string;
+  /**
+   * Drains and stops: readiness turns false, the drain delay passes while requests are still
+   * served, then the listener closes and in-flight requests finish. Idempotent.
+   * @throws Error when in-flight requests outlive the shutdown timeout.
+   */
+  shutdown(reason: string): Promise<void>;
+}
+
+/** Listens, marks the service ready, and returns a handle that can drain it. */
+export async function startService({ app, lifecycle, logger, config }: ServiceParts): Promise<RunningService> {
+  await app.listen({ host: config.host, port: config.port, listenTextResolver: (address) => `listening at ${address}` });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = `http://${hostForUrl === '0.0.0.0' ? '127.0.0.1' : hostForUrl}:${port}`;
+  lifecycle.markReady();
+  logger.info({ host: config.host, port, url }, 'ready');
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = (reason: string): Promise<void> => {
+    stopping ??= (async () => {
+      lifecycle.startDraining();
+      logger.info({ reason, drain_delay_ms: config.drainDelayMs }, 'draining');
+      // The drain delay is the contract with load balancers, not a wait for an event.
+      if (config.drainDelayMs > 0) await delay(config.drainDelayMs);
+      logger.info('closing listener; waiting for in-flight requests');
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`in-flight requests still running after ${config.shutdownTimeoutMs} ms`)),
+          config.shutdownTimeoutMs,
+        );
+      });
+      try {
+        await Promise.race([app.close(), timeout]);
+      } finally {
+        clearTimeout(timer);
+      }
+      logger.info('stopped');
+    })();
+    return stopping;
+  };
+  return { port, url, shutdown };
+}
+
+/**
+ * The entry point of a service process: builds it (reporting configuration problems as
+ * `KEY: message` lines on stderr with exit status 1), listens, and on SIGTERM or SIGINT
+ * drains and exits 0. A second signal forces exit 1.
+ */
+export async function runMain(name: string, build: () => ServiceParts | Promise<ServiceParts>): Promise<void> {
+  let parts: ServiceParts;
+  try {
+    parts = await build();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${name}: invalid configuration\n${err.problems.join('\n')}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const { logger } = parts;
+  let service: RunningService;
+  try {
+    service = await startService(parts);
+  } catch (err) {
+    logger.fatal({ err }, 'could not start');
+    process.exit(1);
+  }
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals += 1;
+    if (signals > 1) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    service.shutdown(signal).then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown did not finish cleanly');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}

@@ -1,0 +1,56 @@
+import { host, integer, milliseconds, oneOf, port } from './config.js';
+
+export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof logLevels)[number];
+
+/**
+ * The fields every Castle HTTP service has, under its own prefix (`WWW_`, `BACKEND_`):
+ * where it listens, how it logs, how it protects its HTTP edge and how it shuts down.
+ */
+export function serviceConfigSpec(prefix: string, defaults: { readonly port: number }) {
+  return {
+    host: host(`${prefix}_HOST`, {
+      default: '127.0.0.1',
+      description: 'Address to listen on; containers set 0.0.0.0.',
+    }),
+    port: port(`${prefix}_PORT`, { default: defaults.port, description: 'TCP port to listen on (0 picks a free port).' }),
+    logLevel: oneOf(`${prefix}_LOG_LEVEL`, logLevels, {
+      default: 'info',
+      description: 'Minimum level of the JSON log lines written to stdout.',
+    }),
+    drainDelayMs: milliseconds(`${prefix}_DRAIN_DELAY_MS`, {
+      default: 0,
+      max: 300_000,
+      description:
+        'On SIGTERM/SIGINT, how long to keep serving while /readyz reports draining, so load balancers stop routing here first (Kubernetes: 5000).',
+    }),
+    shutdownTimeoutMs: milliseconds(`${prefix}_SHUTDOWN_TIMEOUT_MS`, {
+      default: 10_000,
+      min: 100,
+      max: 600_000,
+      description: 'After the drain delay, how long in-flight requests may take before the process exits with status 1.',
+    }),
+    requestTimeoutMs: milliseconds(`${prefix}_REQUEST_TIMEOUT_MS`, {
+      default: 10_000,
+      min: 100,
+      description: 'Longest time a client may take to send a whole request (answers 408); guards against slow clients.',
+    }),
+    headersTimeoutMs: milliseconds(`${prefix}_HEADERS_TIMEOUT_MS`, {
+      default: 5_000,
+      min: 100,
+      description: 'Longest time a client may take to send the request headers (slowloris guard); at most the request timeout.',
+    }),
+    keepAliveTimeoutMs: milliseconds(`${prefix}_KEEP_ALIVE_TIMEOUT_MS`, {
+      default: 65_000,
+      min: 100,
+      description: 'How long an idle keep-alive connection stays open; keep it above the idle timeout of the load balancer in front (AWS ALB: 60 s).',
+    }),
+    maxHeaderBytes: integer(`${prefix}_MAX_HEADER_BYTES`, {
+      default: 16_384,
+      min: 1_024,
+      max: 1_048_576,
+      unit: 'bytes',
+      description: 'Largest request head accepted; larger ones are answered 431.',
+    }),
+  };
+}

@@ -1,0 +1,43 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+
+/** The W3C trace context of one request. */
+export interface TraceContext {
+  readonly traceId: string;
+  /** The span of this service's handling of the request. */
+  readonly spanId: string;
+  readonly sampled: boolean;
+}
+
+const traceparentPattern = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+const zeroTrace = '0'.repeat(32);
+const zeroSpan = '0'.repeat(16);
+
+/** A fresh 8-byte span id as hex. */
+export function newSpanId(): string {
+  return randomBytes(8).toString('hex');
+}
+
+/**
+ * Continues the trace of an incoming `traceparent` header (version 00), or starts a new one
+ * when the header is missing or malformed. Either way this service gets a span of its own.
+ */
+export function continueTrace(header: string | string[] | undefined): TraceContext {
+  const match = typeof header === 'string' ? traceparentPattern.exec(header.trim()) : null;
+  if (match && match[1] !== zeroTrace && match[2] !== zeroSpan) {
+    const flags = Number.parseInt(match[3] ?? '00', 16);
+    return { traceId: match[1] as string, spanId: newSpanId(), sampled: (flags & 1) === 1 };
+  }
+  return { traceId: randomBytes(16).toString('hex'), spanId: newSpanId(), sampled: true };
+}
+
+/** The `traceparent` header for a call this service makes as a child of `ctx`. */
+export function childTraceparent(ctx: TraceContext, childSpanId: string = newSpanId()): string {
+  return `00-${ctx.traceId}-${childSpanId}-${ctx.sampled ? '01' : '00'}`;
+}
+
+const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Keeps a well-formed incoming `x-request-id`, otherwise makes a new one. */
+export function requestIdFrom(header: string | string[] | undefined): string {
+  return typeof header === 'string' && requestIdPattern.test(header) ? header : randomUUID();
+}

@@ -1,0 +1,25 @@
+import { hostname } from 'node:os';
+
+/** Build metadata served on /version and stamped on logs and metrics. */
+export interface BuildInfo {
+  readonly service: string;
+  readonly version: string;
+  readonly gitSha: string;
+  readonly buildTime: string;
+  /** This process's name in its fleet: the pod name in Kubernetes, the host name elsewhere. */
+  readonly instance: string;
+}
+
+/**
+ * Reads build metadata that images bake in (`CASTLE_VERSION`, `CASTLE_GIT_SHA`, `CASTLE_BUILD_TIME`)
+ * and the instance name (`CASTLE_INSTANCE`, default the host name).
+ */
+export function readBuildInfo(service: string, packageVersion: string, env: NodeJS.ProcessEnv = process.env): BuildInfo {
+  return {
+    service,
+    version: env.CASTLE_VERSION || packageVersion,
+    gitSha: env.CASTLE_GIT_SHA || 'unknown',
+    buildTime: env.CASTLE_BUILD_TIME || 'unknown',
+    instance: env.CASTLE_INSTANCE || hostname(),
+  };
+}
