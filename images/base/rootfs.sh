@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Debian rootfs helpers for images/base/build.sh (sourced, not run).
 # Builds a minbase rootfs with debootstrap from the Debian mirror that apt on this machine
 # is already configured with, applies the suite's updates and security updates, and
@@ -5,6 +6,7 @@
 
 # apt_repo_uri SUITE: the first repository URI that apt's configured sources use for SUITE.
 apt_repo_uri() {
+  # shellcheck disable=SC2016 # $(...) is apt's format syntax, not the shell's
   apt-get indextargets --no-release-info --format '$(RELEASE) $(REPO_URI)' 'Identifier: Packages' \
     | awk -v s="$1" '$1 == s { print $2; exit }'
 }

@@ -4,6 +4,7 @@ import {
   createServiceApp,
   Lifecycle,
   readBuildInfo,
+  readPackageVersion,
   type BuildInfo,
   type DestinationStream,
   type ServiceParts,
@@ -12,7 +13,7 @@ import {
 
 import type { BackendConfig } from './config.js';
 import { cachedRfc850Clock } from './rfc850.js';
-import { packageVersion } from './version.js';
+
 
 /** What the backend takes from outside, so tests can fix time, chance and output. */
 export interface BackendDeps {
@@ -28,7 +29,7 @@ export interface BackendDeps {
  * configured share of requests with `500 ERROR` (or, in legacy mode, `200 ERROR`).
  */
 export function buildBackend(config: BackendConfig, deps: BackendDeps = {}): ServiceParts {
-  const info = deps.info ?? readBuildInfo('backend', packageVersion);
+  const info = deps.info ?? readBuildInfo('backend', readPackageVersion(new URL('../package.json', import.meta.url)));
   const logger = createLogger(info, config.logLevel, deps.logDestination);
   const metrics = createHttpMetrics(info, { runtimeMetrics: deps.runtimeMetrics ?? true });
   const lifecycle = new Lifecycle();

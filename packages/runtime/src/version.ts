@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 
 /** Build metadata served on /version and stamped on logs and metrics. */
@@ -22,4 +23,9 @@ export function readBuildInfo(service: string, packageVersion: string, env: Node
     buildTime: env.CASTLE_BUILD_TIME || 'unknown',
     instance: env.CASTLE_INSTANCE || hostname(),
   };
+}
+
+/** The `version` field of a package.json, e.g. `readPackageVersion(new URL('../package.json', import.meta.url))`. */
+export function readPackageVersion(packageJson: URL): string {
+  return (JSON.parse(readFileSync(packageJson, 'utf8')) as { version: string }).version;
 }

@@ -1,0 +1,124 @@
+import {
+  childTraceparent,
+  createHttpMetrics,
+  createLogger,
+  createServiceApp,
+  HttpError,
+  Lifecycle,
+  readBuildInfo,
+  readPackageVersion,
+  type BuildInfo,
+  type DestinationStream,
+  type ServiceParts,
+} from '@castle/runtime';
+import accepts from 'accepts';
+import { BackendClient, BackendError } from './backend-client.js';
+import type { WwwConfig } from './config.js';
+import { CapacityLimiter, Shed } from './limiter.js';
+import { createWwwMetrics } from './metrics.js';
+import { renderPage } from './page.js';
+
+
+/** What www takes from outside, so tests can fix identity, output and the crash. */
+export interface WwwDeps {
+  readonly info?: BuildInfo;
+  readonly logDestination?: DestinationStream;
+  readonly runtimeMetrics?: boolean;
+  /** What WWW_CRASH_ON_BACKEND_ERROR does; exits the process with status 1 by default. */
+  readonly crash?: () => void;
+}
+
+/** Maps a failed backend call to the response www gives: 502, 503 or 504 with a short message. */
+export function upstreamError(err: BackendError, breakerResetMs: number): HttpError {
+  switch (err.outcome) {
+    case 'circuit_open':
+      return new HttpError(503, 'WWW_ERR_BACKEND_UNAVAILABLE', 'backend unavailable, retry later', {
+        headers: { 'retry-after': String(Math.max(1, Math.ceil(breakerResetMs / 1000))) },
+      });
+    case 'timeout':
+      return new HttpError(504, 'WWW_ERR_UPSTREAM_TIMEOUT', 'backend did not answer in time');
+    default:
+      return new HttpError(502, 'WWW_ERR_BAD_GATEWAY', 'backend failed to answer');
+  }
+}
+
+/**
+ * Builds www: `GET /` asks the backend for the time and returns it as text, or as a small
+ * HTML page to clients that prefer HTML, within the instance's capacity.
+ */
+export function buildWww(config: WwwConfig, deps: WwwDeps = {}): ServiceParts {
+  const info = deps.info ?? readBuildInfo('www', readPackageVersion(new URL('../package.json', import.meta.url)));
+  const logger = createLogger(info, config.logLevel, deps.logDestination);
+  const httpMetrics = createHttpMetrics(info, { runtimeMetrics: deps.runtimeMetrics ?? true });
+  const lifecycle = new Lifecycle();
+  const app = createServiceApp({ info, config, logger, metrics: httpMetrics, lifecycle });
+
+  const limiter = new CapacityLimiter({
+    ratePerSecond: config.capacityRps,
+    burst: config.capacityBurst,
+    maxWaitMs: config.maxWaitMs,
+    maxConcurrency: config.maxConcurrency,
+  });
+  const crash =
+    deps.crash ??
+    (() => {
+      logger.fatal('backend answered ERROR and WWW_CRASH_ON_BACKEND_ERROR is set: exiting');
+      process.exit(1);
+    });
+  let client: BackendClient | undefined = undefined;
+  const metrics = createWwwMetrics(httpMetrics.registry, {
+    limiter,
+    capacityRps: config.capacityRps,
+    breakerState: () => client?.breakerState ?? 0,
+  });
+  client = new BackendClient({
+    url: config.backendUrl,
+    timeoutMs: config.backendTimeoutMs,
+    retries: config.backendRetries,
+    retryDelayMs: config.backendRetryDelayMs,
+    connections: config.backendConnections,
+    breakerThreshold: config.breakerThreshold,
+    breakerResetMs: config.breakerResetMs,
+    onTry: metrics.backendTry,
+    onRetry: metrics.retry,
+    ...(config.crashOnBackendError ? { onErrorBody: crash } : {}),
+  });
+  const backend = client;
+  app.addHook('onClose', async () => backend.close());
+
+  app.get('/', async (request, reply) => {
+    const arrived = performance.now();
+    try {
+      await limiter.acquire();
+    } catch (err) {
+      if (!(err instanceof Shed)) throw err;
+      metrics.shed(err.reason);
+      reply.logFields = { shed: err.reason };
+      throw new HttpError(503, 'WWW_ERR_OVERLOADED', `${err.message}, retry later`, {
+        headers: { 'retry-after': String(err.retryAfterSeconds) },
+      });
+    }
+    metrics.waited((performance.now() - arrived) / 1000);
+    try {
+      const answer = await backend.get({ requestId: request.id, traceparent: childTraceparent(request.trace) });
+      metrics.backendCall('ok');
+      reply.logFields = { upstream: 'ok', upstream_tries: answer.tries, backend_instance: answer.instance };
+      void reply.header('x-castle-instance', info.instance).header('cache-control', 'no-store').header('vary', 'accept');
+      if (accepts(request.raw).type(['text/plain', 'text/html']) === 'text/html') {
+        return reply.type('text/html; charset=utf-8').send(
+          renderPage({ time: answer.body, wwwInstance: info.instance, backendInstance: answer.instance, version: info.version }),
+        );
+      }
+      return reply.type('text/plain; charset=utf-8').send(answer.body);
+    } catch (err) {
+      if (!(err instanceof BackendError)) throw err;
+      metrics.backendCall(err.outcome);
+      reply.logFields = { upstream: err.outcome, upstream_error: err.message };
+      throw upstreamError(err, config.breakerResetMs);
+    } finally {
+      limiter.release();
+    }
+  });
+
+  return { app, lifecycle, logger, config };
+}

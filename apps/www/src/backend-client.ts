@@ -1,0 +1,188 @@
+import {
+  BrokenCircuitError,
+  CircuitState,
+  ConsecutiveBreaker,
+  ExponentialBackoff,
+  circuitBreaker,
+  handleWhen,
+  retry,
+  wrap,
+} from 'cockatiel';
+import { Pool } from 'undici';
+
+/** How one try at the backend ended. */
+export type TryOutcome = 'ok' | 'error_status' | 'error_body' | 'timeout' | 'network_error';
+/** How a whole backend call ended: a try's outcome, or refused by the open breaker. */
+export type CallOutcome = TryOutcome | 'circuit_open';
+
+/** A failed try or call; `outcome` says how. */
+export class BackendError extends Error {
+  readonly outcome: Exclude<CallOutcome, 'ok'>;
+  readonly status: number | undefined;
+  constructor(outcome: Exclude<CallOutcome, 'ok'>, message: string, options?: { status?: number; cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'BackendError';
+    this.outcome = outcome;
+    this.status = options?.status;
+  }
+
+  /** Whether another try may succeed: not for a 4xx, which would only repeat. */
+  get retryable(): boolean {
+    return !(this.outcome === 'error_status' && this.status !== undefined && this.status < 500);
+  }
+}
+
+export interface BackendAnswer {
+  readonly body: string;
+  /** The backend instance that answered (its `x-castle-instance` header). */
+  readonly instance: string | undefined;
+  /** Tries made, 1 when the first succeeded. */
+  readonly tries: number;
+}
+
+export interface BackendClientOptions {
+  readonly url: string;
+  readonly timeoutMs: number;
+  readonly retries: number;
+  readonly retryDelayMs: number;
+  readonly connections: number;
+  readonly breakerThreshold: number;
+  readonly breakerResetMs: number;
+  /** Called after each try, for metrics. */
+  readonly onTry?: (outcome: TryOutcome, seconds: number) => void;
+  /** Called before each retry. */
+  readonly onRetry?: () => void;
+  /** Called when the backend answers `ERROR`, whatever the status (the original's crash hook). */
+  readonly onErrorBody?: () => void;
+}
+
+/** Headers that carry the request's identity to the backend. */
+export interface CallContext {
+  readonly requestId: string;
+  readonly traceparent: string;
+}
+
+const networkCodes = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+function classify(err: unknown): BackendError {
+  if (err instanceof BackendError) return err;
+  const e = err as { name?: string; code?: string; message?: string };
+  if (e.name === 'TimeoutError' || e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT') {
+    return new BackendError('timeout', 'backend did not answer in time', { cause: err });
+  }
+  const code = e.code && networkCodes.has(e.code) ? e.code : 'network';
+  return new BackendError('network_error', `backend unreachable (${code})`, { cause: err });
+}
+
+/**
+ * www's client of the backend: a keep-alive pool, a time limit per try, retries with
+ * decorrelated jitter on failed tries (GET is idempotent), and a consecutive-failure
+ * circuit breaker that fails fast while the backend is down and half-opens to recover.
+ * A `200 ERROR` is a failure like any other: it never reaches a caller as a success.
+ */
+export class BackendClient {
+  readonly #pool: Pool;
+  readonly #path: string;
+  readonly #options: BackendClientOptions;
+  readonly #breaker;
+  readonly #policy;
+
+  constructor(options: BackendClientOptions) {
+    this.#options = options;
+    const url = new URL(options.url);
+    this.#path = url.pathname === '' ? '/' : url.pathname;
+    this.#pool = new Pool(url.origin, {
+      connections: options.connections,
+      keepAliveTimeout: 30_000,
+      connect: { timeout: options.timeoutMs },
+    });
+    this.#breaker = circuitBreaker(
+      handleWhen((err) => err instanceof BackendError),
+      { halfOpenAfter: options.breakerResetMs, breaker: new ConsecutiveBreaker(options.breakerThreshold) },
+    );
+    const retries = retry(
+      handleWhen((err) => err instanceof BackendError && err.retryable),
+      {
+        maxAttempts: options.retries,
+        backoff: new ExponentialBackoff({ initialDelay: options.retryDelayMs, maxDelay: options.retryDelayMs * 8 }),
+      },
+    );
+    if (options.onRetry) retries.onRetry(options.onRetry);
+    this.#policy = wrap(retries, this.#breaker);
+  }
+
+  /** 0 closed, 1 half-open, 2 open: the value of the breaker-state gauge. */
+  get breakerState(): 0 | 1 | 2 {
+    const state = this.#breaker.state;
+    if (state === CircuitState.Closed) return 0;
+    if (state === CircuitState.HalfOpen) return 1;
+    return 2;
+  }
+
+  /**
+   * Asks the backend for its answer.
+   * @throws BackendError whose outcome says why the call failed after its retries.
+   */
+  async get(context: CallContext): Promise<BackendAnswer> {
+    let tries = 0;
+    try {
+      const answer = await this.#policy.execute(() => {
+        tries += 1;
+        return this.#try(context);
+      });
+      return { ...answer, tries };
+    } catch (err) {
+      if (err instanceof BrokenCircuitError) {
+        throw new BackendError('circuit_open', 'backend unavailable (circuit open)', { cause: err });
+      }
+      throw classify(err);
+    }
+  }
+
+  async #try(context: CallContext): Promise<Omit<BackendAnswer, 'tries'>> {
+    const started = performance.now();
+    let outcome: TryOutcome = 'ok';
+    try {
+      const res = await this.#pool.request({
+        path: this.#path,
+        method: 'GET',
+        headers: { 'x-request-id': context.requestId, traceparent: context.traceparent, accept: 'text/plain' },
+        signal: AbortSignal.timeout(this.#options.timeoutMs),
+      });
+      const body = await res.body.text();
+      if (body === 'ERROR') {
+        this.#options.onErrorBody?.();
+        outcome = 'error_body';
+        throw new BackendError('error_body', 'backend answered ERROR', { status: res.statusCode });
+      }
+      if (res.statusCode !== 200) {
+        outcome = 'error_status';
+        throw new BackendError('error_status', `backend answered ${res.statusCode}`, { status: res.statusCode });
+      }
+      const instance = res.headers['x-castle-instance'];
+      return { body, instance: typeof instance === 'string' ? instance : undefined };
+    } catch (err) {
+      const failure = classify(err);
+      outcome = failure.outcome as TryOutcome;
+      throw failure;
+    } finally {
+      this.#options.onTry?.(outcome, (performance.now() - started) / 1000);
+    }
+  }
+
+  /** Closes the pool's connections. */
+  async close(): Promise<void> {
+    await this.#pool.close();
+  }
+}

@@ -1,0 +1,131 @@
+import { setTimeout as delay } from 'node:timers/promises';
+
+export interface LimiterOptions {
+  /** Sustained admissions per second; 0 turns the rate limit off. */
+  readonly ratePerSecond: number;
+  /** Admissions that may start back to back before the rate applies (at least 1). */
+  readonly burst: number;
+  /** Longest wait a request may be given before it is shed instead. */
+  readonly maxWaitMs: number;
+  /** Requests held at once, waiting or running; 0 turns the bound off. */
+  readonly maxConcurrency: number;
+  readonly now?: () => number;
+}
+
+export type ShedReason = 'rate' | 'concurrency';
+
+/** A request the limiter will not take: answer 503 at once and suggest when to come back. */
+export class Shed extends Error {
+  readonly reason: ShedReason;
+  readonly retryAfterSeconds: number;
+  constructor(reason: ShedReason, retryAfterSeconds: number) {
+    super(reason === 'rate' ? 'over capacity' : 'too many requests in progress');
+    this.name = 'Shed';
+    this.reason = reason;
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/** A decision taken at once: shed, or admitted after `waitMs`. */
+export type Decision = { readonly admitted: true; readonly waitMs: number } | { readonly admitted: false; readonly shed: Shed };
+
+const windowSeconds = 10;
+
+/**
+ * The capacity of one www instance, modelled honestly: a GCRA rate limiter (exact sustained
+ * rate, optional burst) whose only queue is a bounded wait, plus a bound on requests held
+ * at once. Decisions are O(1) and immediate, so shedding costs microseconds.
+ */
+export class CapacityLimiter {
+  readonly #interval: number;
+  readonly #tolerance: number;
+  readonly #options: LimiterOptions;
+  readonly #now: () => number;
+  /** GCRA's theoretical arrival time of the next request. */
+  #tat = Number.NEGATIVE_INFINITY;
+  #held = 0;
+  #waiting = 0;
+  readonly #admittedPerSecond = new Array<number>(windowSeconds).fill(0);
+  readonly #bucketSecond = new Array<number>(windowSeconds).fill(-1);
+
+  constructor(options: LimiterOptions) {
+    this.#options = options;
+    this.#now = options.now ?? performance.now.bind(performance);
+    this.#interval = options.ratePerSecond > 0 ? 1000 / options.ratePerSecond : 0;
+    this.#tolerance = (Math.max(1, options.burst) - 1) * this.#interval;
+  }
+
+  /** Requests admitted and not yet released (waiting or running). */
+  get held(): number {
+    return this.#held;
+  }
+
+  /** Requests admitted and still waiting for their turn. */
+  get waiting(): number {
+    return this.#waiting;
+  }
+
+  /** Decides about a request arriving now, and books its slot if admitted. Call `release` when it ends. */
+  decide(): Decision {
+    const { maxConcurrency, maxWaitMs } = this.#options;
+    if (maxConcurrency > 0 && this.#held >= maxConcurrency) {
+      return { admitted: false, shed: new Shed('concurrency', 1) };
+    }
+    const t = this.#now();
+    let waitMs = 0;
+    if (this.#interval > 0) {
+      const tat = Math.max(this.#tat, t);
+      waitMs = Math.max(0, tat - this.#tolerance - t);
+      if (waitMs > maxWaitMs) {
+        return { admitted: false, shed: new Shed('rate', Math.max(1, Math.ceil((waitMs - maxWaitMs) / 1000))) };
+      }
+      this.#tat = tat + this.#interval;
+    }
+    this.#held += 1;
+    this.#count(t);
+    return { admitted: true, waitMs };
+  }
+
+  /**
+   * Admits a request or throws `Shed`; resolves when the request's turn has come.
+   * The caller must call `release` once the request is done.
+   */
+  async acquire(): Promise<void> {
+    const decision = this.decide();
+    if (!decision.admitted) throw decision.shed;
+    if (decision.waitMs >= 1) {
+      this.#waiting += 1;
+      try {
+        await delay(decision.waitMs);
+      } finally {
+        this.#waiting -= 1;
+      }
+    }
+  }
+
+  release(): void {
+    this.#held -= 1;
+  }
+
+  /** Admissions over the last ten seconds as a share of capacity (0 when unlimited). */
+  utilisation(): number {
+    if (this.#options.ratePerSecond <= 0) return 0;
+    const second = Math.floor(this.#now() / 1000);
+    let sum = 0;
+    for (let i = 0; i < windowSeconds; i++) {
+      const s = this.#bucketSecond[i] ?? -1;
+      if (s > second - windowSeconds && s <= second) sum += this.#admittedPerSecond[i] ?? 0;
+    }
+    return sum / (windowSeconds * this.#options.ratePerSecond);
+  }
+
+  #count(t: number): void {
+    const second = Math.floor(t / 1000);
+    const i = second % windowSeconds;
+    if (this.#bucketSecond[i] !== second) {
+      this.#bucketSecond[i] = second;
+      this.#admittedPerSecond[i] = 0;
+    }
+    this.#admittedPerSecond[i] = (this.#admittedPerSecond[i] ?? 0) + 1;
+  }
+}

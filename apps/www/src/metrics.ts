@@ -1,0 +1,90 @@
+import { Counter, Gauge, Histogram, latencyBuckets, type Registry } from '@castle/runtime';
+import type { CallOutcome, TryOutcome } from './backend-client.js';
+import type { CapacityLimiter, ShedReason } from './limiter.js';
+
+/** www's own metrics: capacity, shedding and the backend calls. */
+export interface WwwMetrics {
+  shed(reason: ShedReason): void;
+  waited(seconds: number): void;
+  backendTry(outcome: TryOutcome, seconds: number): void;
+  backendCall(outcome: CallOutcome): void;
+  retry(): void;
+}
+
+export function createWwwMetrics(
+  registry: Registry,
+  sources: { readonly limiter: CapacityLimiter; readonly capacityRps: number; readonly breakerState: () => number },
+): WwwMetrics {
+  const registers = [registry];
+  new Gauge({
+    name: 'www_capacity_requests_per_second',
+    help: 'Configured capacity of this instance (WWW_CAPACITY_RPS); 0 means unlimited.',
+    registers,
+  }).set(sources.capacityRps);
+  new Gauge({
+    name: 'www_capacity_utilisation_ratio',
+    help: 'Requests admitted over the last 10 s as a share of capacity.',
+    registers,
+    collect() {
+      this.set(sources.limiter.utilisation());
+    },
+  });
+  new Gauge({
+    name: 'www_limiter_waiting_requests',
+    help: 'Requests admitted and waiting for their turn (the bounded wait queue).',
+    registers,
+    collect() {
+      this.set(sources.limiter.waiting);
+    },
+  });
+  new Gauge({
+    name: 'www_limiter_held_requests',
+    help: 'Requests admitted and not yet finished, waiting or running.',
+    registers,
+    collect() {
+      this.set(sources.limiter.held);
+    },
+  });
+  new Gauge({
+    name: 'www_backend_circuit_state',
+    help: 'Circuit breaker in front of the backend: 0 closed, 1 half-open, 2 open.',
+    registers,
+    collect() {
+      this.set(sources.breakerState());
+    },
+  });
+  const wait = new Histogram({
+    name: 'www_limiter_wait_seconds',
+    help: 'Time admitted requests waited for capacity.',
+    buckets: latencyBuckets,
+    registers,
+  });
+  const shed = new Counter({
+    name: 'www_shed_total',
+    help: 'Requests shed with 503, by reason (rate: over capacity; concurrency: too many held).',
+    labelNames: ['reason'],
+    registers,
+  });
+  const tries = new Histogram({
+    name: 'www_backend_try_duration_seconds',
+    help: 'Duration of each try at the backend, by outcome.',
+    labelNames: ['outcome'],
+    buckets: latencyBuckets,
+    registers,
+  });
+  const calls = new Counter({
+    name: 'www_backend_calls_total',
+    help: 'Backend calls after retries, by final outcome.',
+    labelNames: ['outcome'],
+    registers,
+  });
+  const retries = new Counter({ name: 'www_backend_retries_total', help: 'Retries of failed backend tries.', registers });
+  for (const reason of ['rate', 'concurrency']) shed.labels(reason);
+  return {
+    shed: (reason) => shed.labels(reason).inc(),
+    waited: (seconds) => wait.observe(seconds),
+    backendTry: (outcome, seconds) => tries.labels(outcome).observe(seconds),
+    backendCall: (outcome) => calls.labels(outcome).inc(),
+    retry: () => retries.inc(),
+  };
+}
