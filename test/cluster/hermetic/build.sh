@@ -26,10 +26,10 @@ module_hash() {
 go_build() {
   local dir=$1 stamp_name=$2 ldflags=$3
   shift 3
-  local stamp="$BIN_DIR/.stamp-$stamp_name" hash spec out pkg missing=0
+  local stamp="$BIN_DIR/.stamp-$stamp_name" hash spec out pkg absent=0
   hash=$(module_hash "$dir" "$ldflags")
-  for spec in "$@"; do [[ -x $BIN_DIR/${spec%%=*} ]] || missing=1; done
-  if [[ ${CASTLE_REBUILD:-0} != 1 && $missing == 0 && -f $stamp && $(cat "$stamp") == "$hash" ]]; then
+  for spec in "$@"; do [[ -x $BIN_DIR/${spec%%=*} ]] || absent=1; done
+  if [[ ${CASTLE_REBUILD:-0} != 1 && $absent == 0 && -f $stamp && $(cat "$stamp") == "$hash" ]]; then
     ok "$stamp_name: cached"
     return 0
   fi

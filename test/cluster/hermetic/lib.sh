@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034  # variables are used by the scripts that source this
 # Shared settings and functions of the hermetic test cluster scripts.
 # Sourced by build.sh, up.sh, down.sh and load-images.sh; never run directly.
 
