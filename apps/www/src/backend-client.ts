@@ -161,14 +161,12 @@ export class BackendClient {
         signal: AbortSignal.timeout(this.#options.timeoutMs),
       });
       const body = await res.body.text();
-      if (body === 'ERROR') {
-        this.#options.onErrorBody?.();
-        outcome = 'error_body';
-        throw new BackendError('error_body', 'backend answered ERROR', { status: res.statusCode });
-      }
+      if (body === 'ERROR') this.#options.onErrorBody?.();
       if (res.statusCode !== 200) {
-        outcome = 'error_status';
         throw new BackendError('error_status', `backend answered ${res.statusCode}`, { status: res.statusCode });
+      }
+      if (body === 'ERROR') {
+        throw new BackendError('error_body', 'backend answered 200 ERROR', { status: res.statusCode });
       }
       const instance = res.headers['x-castle-instance'];
       return { body, instance: typeof instance === 'string' ? instance : undefined };

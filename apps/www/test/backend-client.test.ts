@@ -1,0 +1,121 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { BackendClient, BackendError, type BackendClientOptions, type TryOutcome } from '../src/backend-client.js';
+import { StubBackend, type Behaviour } from './stub-backend.js';
+
+const ctx = { requestId: 'r-1', traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' };
+const open: { client?: BackendClient; stub?: StubBackend }[] = [];
+
+async function setup(script: Behaviour[], options: Partial<BackendClientOptions> = {}) {
+  const stub = await StubBackend.start(script);
+  const tries: TryOutcome[] = [];
+  let retries = 0;
+  const client = new BackendClient({
+    url: stub.url,
+    timeoutMs: 200,
+    retries: 1,
+    retryDelayMs: 1,
+    connections: 4,
+    breakerThreshold: 3,
+    breakerResetMs: 150,
+    onTry: (o) => tries.push(o),
+    onRetry: () => retries++,
+    ...options,
+  });
+  open.push({ client, stub });
+  return { stub, client, tries, retries: () => retries };
+}
+
+async function failure(p: Promise<unknown>): Promise<BackendError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(BackendError);
+  return err as BackendError;
+}
+
+afterEach(async () => {
+  for (const { client, stub } of open.splice(0)) {
+    await client?.close();
+    await stub?.stop();
+  }
+});
+
+describe('BackendClient', () => {
+  it('returns the backend body and instance, passing request id and traceparent on', async () => {
+    const { client, stub } = await setup(['time']);
+    expect(await client.get(ctx)).toEqual({ body: 'Monday, 02-Jan-06 15:04:05 UTC', instance: 'stub-1', tries: 1 });
+    expect(stub.requests[0]).toMatchObject({ 'x-request-id': 'r-1', traceparent: ctx.traceparent });
+  });
+
+  it.each([
+    ['a 500', 'error500', 'error_status'],
+    ['a 200 ERROR', 'error200', 'error_body'],
+    ['a connection reset', 'reset', 'network_error'],
+    ['a timeout', 'hang', 'timeout'],
+  ] as const)('retries once after %s and succeeds', async (_name, first, outcome) => {
+    const { client, tries, retries } = await setup([first, 'time']);
+    const answer = await client.get(ctx);
+    expect(answer.tries).toBe(2);
+    expect(tries).toEqual([outcome, 'ok']);
+    expect(retries()).toBe(1);
+  });
+
+  it.each([
+    ['error500', 'error_status'],
+    ['error200', 'error_body'],
+    ['hang', 'timeout'],
+  ] as const)('gives up after the retry when every try fails (%s)', async (behaviour, outcome) => {
+    const { client, tries } = await setup([behaviour]);
+    const err = await failure(client.get(ctx));
+    expect(err.outcome).toBe(outcome);
+    expect(tries).toHaveLength(2);
+  });
+
+  it('does not retry a 4xx, which would only repeat', async () => {
+    const { client, tries } = await setup(['status404']);
+    const err = await failure(client.get(ctx));
+    expect(err.outcome).toBe('error_status');
+    expect(err.status).toBe(404);
+    expect(tries).toEqual(['error_status']);
+  });
+
+  it('reports a refused connection as a network error', async () => {
+    const { client, stub } = await setup(['time']);
+    await stub.stop();
+    const err = await failure(client.get(ctx));
+    expect(err.outcome).toBe('network_error');
+    expect(err.message).toBe('backend unreachable (ECONNREFUSED)');
+  });
+
+  it('opens the breaker after consecutive failures, fails fast while open, then half-opens and closes on success', async () => {
+    const { client, stub, tries } = await setup(['error500'], { retries: 0 });
+    for (let i = 0; i < 3; i++) expect((await failure(client.get(ctx))).outcome).toBe('error_status');
+    expect(client.breakerState).toBe(2);
+    const before = tries.length;
+    const started = performance.now();
+    expect((await failure(client.get(ctx))).outcome).toBe('circuit_open');
+    expect(performance.now() - started).toBeLessThan(50);
+    expect(tries.length).toBe(before);
+    stub.script(['time']);
+    await expect.poll(async () => client.get(ctx).then((a) => a.body, (e: BackendError) => e.outcome), { timeout: 2000, interval: 50 }).toBe(
+      'Monday, 02-Jan-06 15:04:05 UTC',
+    );
+    expect(client.breakerState).toBe(0);
+  });
+
+  it('does not retry while the breaker is open', async () => {
+    const { client, retries } = await setup(['error500'], { retries: 1, breakerThreshold: 1, breakerResetMs: 10_000 });
+    await failure(client.get(ctx));
+    const afterOpen = retries();
+    expect((await failure(client.get(ctx))).outcome).toBe('circuit_open');
+    expect(retries()).toBe(afterOpen);
+  });
+
+  it('tells the crash hook about every ERROR body', async () => {
+    let calls = 0;
+    const { client } = await setup(['error200', 'error500', 'time'], { onErrorBody: () => calls++ });
+    await failure(client.get(ctx));
+    expect(calls).toBe(2);
+  });
+});

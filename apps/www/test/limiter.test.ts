@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import { CapacityLimiter, Shed } from '../src/limiter.js';
+
+function limiter(opts: Partial<ConstructorParameters<typeof CapacityLimiter>[0]> = {}) {
+  const clock = { t: 1_000_000 };
+  const l = new CapacityLimiter({ ratePerSecond: 10, burst: 1, maxWaitMs: 250, maxConcurrency: 100, now: () => clock.t, ...opts });
+  return { l, clock };
+}
+
+describe('CapacityLimiter', () => {
+  it('spaces admissions at the configured rate and sheds what would wait longer than the bound', () => {
+    const { l } = limiter();
+    const decisions = Array.from({ length: 5 }, () => l.decide());
+    expect(decisions.map((d) => (d.admitted ? d.waitMs : 'shed'))).toEqual([0, 100, 200, 'shed', 'shed']);
+    const shed = decisions[3];
+    expect(shed?.admitted === false && shed.shed).toBeInstanceOf(Shed);
+    expect(shed?.admitted === false && shed.shed.reason).toBe('rate');
+  });
+
+  it('serves exactly the capacity over time under 3x overload', () => {
+    const { l, clock } = limiter();
+    let admitted = 0;
+    // 30 requests per second for 10 seconds, evenly spaced, each done at once.
+    for (let i = 0; i < 300; i++) {
+      clock.t += 1000 / 30;
+      const d = l.decide();
+      if (d.admitted) {
+        admitted++;
+        l.release();
+      }
+    }
+    expect(admitted).toBeGreaterThanOrEqual(100);
+    expect(admitted).toBeLessThanOrEqual(103);
+  });
+
+  it('lets a burst through back to back before the rate applies', () => {
+    const { l } = limiter({ burst: 3, maxWaitMs: 0 });
+    expect([l.decide(), l.decide(), l.decide(), l.decide()].map((d) => d.admitted)).toEqual([true, true, true, false]);
+  });
+
+  it('recovers its full capacity after an idle period', () => {
+    const { l, clock } = limiter({ maxWaitMs: 0 });
+    expect(l.decide().admitted).toBe(true);
+    expect(l.decide().admitted).toBe(false);
+    clock.t += 100;
+    expect(l.decide().admitted).toBe(true);
+  });
+
+  it('sheds on the concurrency bound until a held request is released', () => {
+    const { l } = limiter({ ratePerSecond: 0, maxConcurrency: 2 });
+    expect(l.decide().admitted).toBe(true);
+    expect(l.decide().admitted).toBe(true);
+    const third = l.decide();
+    expect(third.admitted === false && third.shed.reason).toBe('concurrency');
+    l.release();
+    expect(l.decide().admitted).toBe(true);
+    expect(l.held).toBe(2);
+  });
+
+  it('admits everything at once when both limits are off', () => {
+    const { l } = limiter({ ratePerSecond: 0, maxConcurrency: 0 });
+    const all = Array.from({ length: 1000 }, () => l.decide());
+    expect(all.every((d) => d.admitted && d.waitMs === 0)).toBe(true);
+    expect(l.utilisation()).toBe(0);
+  });
+
+  it('suggests a Retry-After of at least one second', () => {
+    const { l } = limiter({ ratePerSecond: 1, maxWaitMs: 0 });
+    l.decide();
+    const d = l.decide();
+    expect(d.admitted === false && d.shed.retryAfterSeconds).toBe(1);
+  });
+
+  it('reports utilisation over the last ten seconds as a share of capacity', () => {
+    const { l, clock } = limiter({ maxWaitMs: 10_000 });
+    for (let i = 0; i < 50; i++) {
+      clock.t += 200; // 5 per second: half the capacity
+      if (l.decide().admitted) l.release();
+    }
+    expect(l.utilisation()).toBeCloseTo(0.5, 1);
+    clock.t += 20_000;
+    expect(l.utilisation()).toBe(0);
+  });
+
+  it('makes an admitted request wait its turn, counting it as waiting meanwhile', async () => {
+    const l = new CapacityLimiter({ ratePerSecond: 20, burst: 1, maxWaitMs: 500, maxConcurrency: 10 });
+    await l.acquire();
+    const second = l.acquire();
+    expect(l.waiting).toBe(1);
+    await second;
+    expect(l.waiting).toBe(0);
+    expect(l.held).toBe(2);
+    await expect(Promise.all(Array.from({ length: 20 }, () => l.acquire()))).rejects.toBeInstanceOf(Shed);
+  });
+});

@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { errorBody, HttpError } from '../src/index.js';
+import { demoApp, info } from './fixture.js';
+
+describe('the HTTP edge', () => {
+  it('answers unknown paths 404 with a JSON error body', async () => {
+    const { app } = demoApp();
+    const res = await app.inject({ method: 'GET', url: '/nope' });
+    expect(res.statusCode).toBe(404);
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    expect(res.json()).toEqual({ statusCode: 404, code: 'NOT_FOUND', error: 'Not Found', message: 'no such resource' });
+  });
+
+  it.each(['POST', 'PUT', 'DELETE', 'PATCH'] as const)('answers %s on a GET route 405 with an Allow header', async (method) => {
+    const { app } = demoApp();
+    const res = await app.inject({ method, url: '/hello?x=1' });
+    expect(res.statusCode).toBe(405);
+    expect(res.headers.allow).toBe('GET, HEAD');
+    expect(res.json()).toMatchObject({ code: 'METHOD_NOT_ALLOWED' });
+  });
+
+  it('answers HEAD like GET without a body', async () => {
+    const { app } = demoApp();
+    const res = await app.inject({ method: 'HEAD', url: '/hello' });
+    expect(res.statusCode).toBe(200);
+    expect(res.body).toBe('');
+  });
+
+  it('masks unexpected errors: no message, stack or path reaches the client, but the log has them', async () => {
+    const { app, logs } = demoApp();
+    const res = await app.inject({ method: 'GET', url: '/boom' });
+    expect(res.statusCode).toBe(500);
+    expect(res.json()).toEqual({ statusCode: 500, code: 'INTERNAL', error: 'Internal Server Error', message: 'Internal Server Error' });
+    expect(res.body).not.toMatch(/secret|\/srv|at /);
+    expect(JSON.stringify(logs.withMessage('unhandled error'))).toContain('secret database password');
+  });
+
+  it('echoes a well-formed request id and logs one completion line per request', async () => {
+    const { app, logs } = demoApp();
+    const res = await app.inject({ method: 'GET', url: '/hello', headers: { 'x-request-id': 'req-42' } });
+    expect(res.headers['x-request-id']).toBe('req-42');
+    const lines = logs.withMessage('request completed');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ req_id: 'req-42', method: 'GET', path: '/hello', status: 200, service: 'demo', version: '1.2.3' });
+    expect(typeof lines[0]?.duration_ms).toBe('number');
+    expect(lines[0]?.trace_id).toMatch(/^[0-9a-f]{32}$/);
+  });
+
+  it('reports liveness always and readiness only while ready', async () => {
+    const { app, lifecycle } = demoApp();
+    expect((await app.inject('/healthz')).statusCode).toBe(200);
+    expect((await app.inject('/readyz')).body).toBe('starting\n');
+    lifecycle.markReady();
+    expect((await app.inject('/readyz')).statusCode).toBe(200);
+    lifecycle.startDraining();
+    const draining = await app.inject('/readyz');
+    expect(draining.statusCode).toBe(503);
+    expect(draining.body).toBe('draining\n');
+    expect((await app.inject('/healthz')).statusCode).toBe(200);
+  });
+
+  it('asks keep-alive clients to reconnect elsewhere while draining', async () => {
+    const { app, lifecycle } = demoApp();
+    lifecycle.markReady();
+    expect((await app.inject('/hello')).headers.connection).not.toBe('close');
+    lifecycle.startDraining();
+    expect((await app.inject('/hello')).headers.connection).toBe('close');
+  });
+
+  it('serves build metadata on /version', async () => {
+    const { app } = demoApp();
+    expect((await app.inject('/version')).json()).toEqual({ ...info, node: process.version });
+  });
+
+  it('exposes request counts, latency and in-flight in Prometheus text format', async () => {
+    const { app } = demoApp();
+    await app.inject('/hello');
+    await app.inject('/hello');
+    await app.inject('/nope');
+    const res = await app.inject('/metrics');
+    expect(res.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
+    expect(res.body).toContain('http_requests_total{method="GET",route="/hello",status_code="200"} 2');
+    expect(res.body).toContain('http_requests_total{method="GET",route="unmatched",status_code="404"} 1');
+    expect(res.body).toContain('http_request_duration_seconds_count{method="GET",route="/hello",status_code="200"} 2');
+    expect(res.body).toContain('http_requests_in_flight 1');
+    expect(res.body).toContain('castle_build_info{service="demo",version="1.2.3",git_sha="abc1234"} 1');
+  });
+});
+
+describe('errorBody', () => {
+  it.each([
+    [new HttpError(503, 'X_BUSY', 'busy, retry later'), true, { statusCode: 503, code: 'X_BUSY', message: 'busy, retry later' }],
+    [Object.assign(new Error('bad header'), { statusCode: 400, code: 'FST_ERR_X' }), false, { statusCode: 400, code: 'FST_ERR_X', message: 'bad header' }],
+    [Object.assign(new Error('db down at /srv/x.js'), { statusCode: 502 }), false, { statusCode: 502, code: 'INTERNAL', message: 'Internal Server Error' }],
+    [Object.assign(new Error('weird'), { statusCode: 99 }), false, { statusCode: 500, code: 'INTERNAL', message: 'Internal Server Error' }],
+  ])('maps %s (exposed: %s) to a safe body', (err, exposed, expected) => {
+    expect(errorBody(err, exposed)).toMatchObject(expected);
+  });
+});
