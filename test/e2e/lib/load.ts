@@ -72,6 +72,25 @@ export async function closedLoop(url: string, options: ClosedLoopOptions): Promi
 }
 
 /**
+ * Sends requests one after another (`intervalMs` apart) until one is `accepted` or the
+ * deadline passes; returns them all, the last being the accepted one if any was.
+ */
+export async function pollUntil(
+  url: string,
+  accepted: (o: Outcome) => boolean,
+  options: HitOptions & { readonly deadlineMs: number; readonly intervalMs?: number },
+): Promise<Outcome[]> {
+  const outcomes: Outcome[] = [];
+  const deadline = performance.now() + options.deadlineMs;
+  for (;;) {
+    const o = await hit(url, options);
+    outcomes.push(o);
+    if (accepted(o) || performance.now() > deadline) return outcomes;
+    await delay(options.intervalMs ?? 20);
+  }
+}
+
+/**
  * Offers `rps` requests per second for `durationMs`, whatever the answers: an open-loop
  * load such as real clients make. The pacing targets a schedule, so a slow tick catches up.
  */
