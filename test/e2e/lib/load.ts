@@ -54,6 +54,8 @@ export interface ClosedLoopOptions extends HitOptions {
   readonly total?: number;
   /** ...or once this says so (checked before each request). */
   readonly stop?: () => boolean;
+  /** Called with each outcome as it arrives. */
+  readonly onOutcome?: (outcome: Outcome) => void;
 }
 
 /** `concurrency` workers sending back-to-back requests: load bounded by the clients, not a rate. */
@@ -64,7 +66,9 @@ export async function closedLoop(url: string, options: ClosedLoopOptions): Promi
   const worker = async () => {
     while (more()) {
       sent += 1;
-      outcomes.push(await hit(url, options));
+      const outcome = await hit(url, options);
+      outcomes.push(outcome);
+      options.onOutcome?.(outcome);
     }
   };
   await Promise.all(Array.from({ length: options.concurrency }, worker));

@@ -160,9 +160,11 @@ export async function whenReady(proc: ServiceProcess, timeoutMs = readyDeadlineM
 export function useServices() {
   const fileScoped: ServiceProcess[] = [];
   let testScoped: ServiceProcess[] | undefined;
+  /** Every process the current test could see; kept after the kill so a failure can print them. */
+  let shown: ServiceProcess[] = [];
 
-  const killAll = async (procs: ServiceProcess[]) => {
-    await Promise.all(procs.splice(0).map(async (p) => {
+  const killAll = async (procs: readonly ServiceProcess[]) => {
+    await Promise.all(procs.map(async (p) => {
       if (p.running) p.child.kill('SIGKILL');
       await p.exited;
     }));
@@ -170,9 +172,9 @@ export function useServices() {
 
   beforeEach(({ onTestFailed }) => {
     testScoped = [];
-    const scoped = testScoped;
+    const seen = (shown = [...fileScoped]);
     onTestFailed(() => {
-      for (const p of [...fileScoped, ...scoped]) console.error(p.dump());
+      for (const p of seen) console.error(p.dump());
     });
   });
   afterEach(async () => {
@@ -186,6 +188,7 @@ export function useServices() {
   const spawnService = (name: ServiceName, env: Readonly<Record<string, string>> = {}): ServiceProcess => {
     const proc = new ServiceProcess(name, env);
     (testScoped ?? fileScoped).push(proc);
+    if (testScoped) shown.push(proc);
     return proc;
   };
 
