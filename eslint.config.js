@@ -17,6 +17,11 @@ export default tseslint.config(
     },
   },
   {
+    // expect.any() and friends are typed `any` on purpose.
+    files: ['**/test/**/*.ts', 'test/**/*.ts'],
+    rules: { '@typescript-eslint/no-unsafe-assignment': 'off' },
+  },
+  {
     files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
   },
