@@ -4,11 +4,11 @@ import type { CapacityLimiter, ShedReason } from './limiter.js';
 
 /** www's own metrics: capacity, shedding and the backend calls. */
 export interface WwwMetrics {
-  shed(reason: ShedReason): void;
-  waited(seconds: number): void;
-  backendTry(outcome: TryOutcome, seconds: number): void;
-  backendCall(outcome: CallOutcome): void;
-  retry(): void;
+  readonly shed: (reason: ShedReason) => void;
+  readonly waited: (seconds: number) => void;
+  readonly backendTry: (outcome: TryOutcome, seconds: number) => void;
+  readonly backendCall: (outcome: CallOutcome) => void;
+  readonly retry: () => void;
 }
 
 export function createWwwMetrics(

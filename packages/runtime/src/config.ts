@@ -38,13 +38,12 @@ function field<T>(env: string, expected: string, schema: z.ZodType<T>, opts: Com
 const decimal = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 function numberSchema(min: number, max: number, integer: boolean): z.ZodType<number> {
-  const base = z
+  return z
     .string()
     .trim()
     .regex(decimal)
     .transform(Number)
     .pipe(integer ? z.number().int().min(min).max(max) : z.number().min(min).max(max));
-  return base as unknown as z.ZodType<number>;
 }
 
 /** An integer in [min, max]. */

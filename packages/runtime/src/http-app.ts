@@ -59,9 +59,10 @@ function requestRecorder(requests: Counter<Labels>, duration: Histogram<Labels>)
  * /metrics. The service adds its own routes; this never listens.
  */
 export function createServiceApp(options: ServiceAppOptions): FastifyInstance {
-  const { info, config, logger, metrics, lifecycle } = options;
+  const { config, logger, metrics, lifecycle } = options;
+  const loggerInstance: FastifyBaseLogger = logger;
   const app = Fastify({
-    loggerInstance: logger as FastifyBaseLogger,
+    loggerInstance,
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'req_id' }),
     requestIdHeader: false,
     genReqId: (req) => requestIdFrom(req.headers['x-request-id']),
@@ -125,7 +126,7 @@ export function createServiceApp(options: ServiceAppOptions): FastifyInstance {
     return reply.code(body.statusCode).type('application/json; charset=utf-8').send(body);
   });
 
-  app.setNotFoundHandler((request, reply) => {
+  app.setNotFoundHandler((request) => {
     const path = request.url.split('?', 1)[0] ?? '/';
     const methods = allowed.get(path);
     if (methods) {
