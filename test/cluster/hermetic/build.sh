@@ -76,30 +76,6 @@ build_pause() {
   ok "pause: built (static C binary)"
 }
 
-# image_tar NAME:TAG OUT.tar USER ENTRYPOINT_BINARY [ARGS_JSON]: write a docker-archive
-# image with a single layer holding one static binary. Accepted by `ctr images import`
-# and `docker load`; nothing is pulled.
-image_tar() {
-  local ref=$1 out=$2 user=$3 binary=$4 work layer_sha config config_sha
-  work=$(mktemp -d)
-  mkdir -p "$work/rootfs/tmp" "$work/img"
-  chmod 1777 "$work/rootfs/tmp"
-  cp "$binary" "$work/rootfs/$(basename "$binary")"
-  tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -C "$work/rootfs" -cf "$work/layer.tar" .
-  layer_sha=$(sha256sum "$work/layer.tar" | cut -d' ' -f1)
-  mkdir -p "$work/img/$layer_sha"
-  mv "$work/layer.tar" "$work/img/$layer_sha/layer.tar"
-  config=$(printf '{"architecture":"amd64","os":"linux","created":"1970-01-01T00:00:00Z","config":{"User":"%s","Entrypoint":["/%s"],"Env":["PATH=/"]},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]},"history":[{"created":"1970-01-01T00:00:00Z","created_by":"castle test/cluster/hermetic/build.sh"}]}' \
-    "$user" "$(basename "$binary")" "$layer_sha")
-  config_sha=$(printf '%s' "$config" | sha256sum | cut -d' ' -f1)
-  printf '%s' "$config" >"$work/img/$config_sha.json"
-  printf '[{"Config":"%s.json","RepoTags":["%s"],"Layers":["%s/layer.tar"]}]' \
-    "$config_sha" "$ref" "$layer_sha" >"$work/img/manifest.json"
-  tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -C "$work/img" -cf "$out.tmp" .
-  mv -f "$out.tmp" "$out"
-  rm -rf "$work"
-}
-
 build_images() {
   mkdir -p "$IMAGE_DIR"
   image_tar "$PAUSE_IMAGE" "$IMAGE_DIR/pause.tar" 65535:65535 "$BIN_DIR/pause"

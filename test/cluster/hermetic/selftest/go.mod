@@ -1,0 +1,3 @@
+module castle.local/test/cluster/hermetic/selftest
+
+go 1.24.0
