@@ -68,8 +68,8 @@ const problemLine = (f: Field<unknown>, raw: string) =>
   `${f.env}: must be ${f.expected}, got ${JSON.stringify(raw)}${raw.startsWith('tcp://') ? serviceLinkHint : ''}`;
 
 describe.each([
-  { service: 'backend', spec: backendConfigSpec as ConfigSpec },
-  { service: 'www', spec: wwwConfigSpec as ConfigSpec },
+  { service: 'backend', spec: backendConfigSpec },
+  { service: 'www', spec: wwwConfigSpec },
 ])('$service configuration under arbitrary environments', ({ spec }) => {
   it('loads values inside the documented ranges, or names every invalid variable at once as `KEY: must be ...`', () => {
     fc.assert(

@@ -53,8 +53,12 @@ export interface RawResponse {
   readonly body: string;
 }
 
-/** Splits `data` into the responses it holds; throws on anything that is not well-formed HTTP/1.x. */
-export function parseResponses(data: string): RawResponse[] {
+/**
+ * Splits `data` into the responses it holds; throws on anything that is not well-formed HTTP/1.x.
+ * `headRequest`: the first request was HEAD, so its final response has headers only.
+ */
+export function parseResponses(data: string, options: { readonly headRequest?: boolean } = {}): RawResponse[] {
+  let bodiless = options.headRequest ?? false;
   const responses: RawResponse[] = [];
   let rest = data;
   while (rest.length > 0) {
@@ -70,15 +74,37 @@ export function parseResponses(data: string): RawResponse[] {
       headers.set(line.slice(0, colon).toLowerCase(), line.slice(colon + 1).trim());
     }
     rest = rest.slice(headEnd + 4);
-    let length = Number(headers.get('content-length') ?? 0);
-    if (headers.get('transfer-encoding') === 'chunked') {
-      const end = rest.indexOf('\r\n0\r\n\r\n');
-      length = end < 0 ? rest.length : end + 7;
+    const status = Number(m[2]);
+    let body: string;
+    if (status < 200 || (bodiless && (rest === '' || rest.startsWith('HTTP/1.')))) {
+      // Interim responses (100 Continue) and the answer to HEAD have no body.
+      body = '';
+    } else if (headers.get('transfer-encoding') === 'chunked') {
+      [body, rest] = dechunk(rest);
+    } else {
+      const length = Number(headers.get('content-length') ?? 0);
+      body = rest.slice(0, length);
+      rest = rest.slice(length);
     }
-    responses.push({ version: m[1] as string, status: Number(m[2]), headers, body: rest.slice(0, length) });
-    rest = rest.slice(length);
+    if (status >= 200) bodiless = false;
+    responses.push({ version: m[1] as string, status, headers, body });
   }
   return responses;
+}
+
+/** Decodes a chunked body at the start of `data`; returns it and what follows it. */
+function dechunk(data: string): [string, string] {
+  let body = '';
+  let rest = data;
+  for (;;) {
+    const lineEnd = rest.indexOf('\r\n');
+    const size = Number.parseInt(rest.slice(0, lineEnd), 16);
+    if (lineEnd < 0 || Number.isNaN(size)) throw new Error(`malformed chunk: ${JSON.stringify(rest.slice(0, 40))}`);
+    rest = rest.slice(lineEnd + 2);
+    if (size === 0) return [body, rest.slice(rest.indexOf('\r\n') + 2)];
+    body += rest.slice(0, size);
+    rest = rest.slice(size + 2);
+  }
 }
 
 /** Signs that a response leaks internals: stack frames or paths of this machine. */
