@@ -1,8 +1,8 @@
 // Prints the configuration reference of both services as Markdown, from their config schemas.
 // The README's tables are this output; a unit test keeps them in step.
 import { describeConfig, type ConfigSpec } from '@castle/runtime';
-import { backendConfigSpec } from '../apps/backend/src/config.js';
-import { wwwConfigSpec } from '../apps/www/src/config.js';
+import { backendConfigSpec } from '@castle/backend/config';
+import { wwwConfigSpec } from '@castle/www/config';
 
 /** One Markdown table: variable, default, accepted values, meaning. */
 export function configTable(spec: ConfigSpec): string {

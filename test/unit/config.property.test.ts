@@ -2,8 +2,8 @@ import { ConfigError, loadConfig, type ConfigSpec, type Field } from '@castle/ru
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 // The services export only their app builders; their config specs are read from source.
-import { backendConfigSpec } from '../../apps/backend/src/config.js';
-import { wwwConfigSpec } from '../../apps/www/src/config.js';
+import { backendConfigSpec } from '@castle/backend/config';
+import { wwwConfigSpec } from '@castle/www/config';
 
 /**
  * Whether `value` is inside the range a field documents in its `expected` text, the text

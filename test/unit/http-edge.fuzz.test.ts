@@ -2,7 +2,7 @@ import { startService, type RunningService } from '@castle/runtime';
 import { buildBackend } from '@castle/backend/app';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadBackendConfig } from '../../apps/backend/src/config.js';
+import { loadBackendConfig } from '@castle/backend/config';
 import { leaksInternals, parseResponses, rawExchange } from '../e2e/lib/raw-http.js';
 
 const maxHeaderBytes = 4096;

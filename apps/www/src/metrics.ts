@@ -79,7 +79,8 @@ export function createWwwMetrics(
     registers,
   });
   const retries = new Counter({ name: 'www_backend_retries_total', help: 'Retries of failed backend tries.', registers });
-  for (const reason of ['rate', 'concurrency']) shed.labels(reason);
+  // Both series exist from the start, so rate() and alerts see zero rather than no data.
+  for (const reason of ['rate', 'concurrency']) shed.inc({ reason }, 0);
   return {
     shed: (reason) => shed.labels(reason).inc(),
     waited: (seconds) => wait.observe(seconds),

@@ -70,7 +70,11 @@ export function createServiceApp(options: ServiceAppOptions): FastifyInstance {
     keepAliveTimeout: config.keepAliveTimeoutMs,
     connectionTimeout: 0,
     bodyLimit: 16 * 1024,
-    http: { maxHeaderSize: config.maxHeaderBytes },
+    http: {
+      maxHeaderSize: config.maxHeaderBytes,
+      // Node enforces the header and request timeouts only when it checks, every 30 s by default.
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(Math.min(config.headersTimeoutMs, config.requestTimeoutMs) / 4))),
+    },
     return503OnClosing: true,
   });
   app.server.headersTimeout = Math.min(config.headersTimeoutMs, config.requestTimeoutMs);
