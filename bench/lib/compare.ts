@@ -1,0 +1,102 @@
+import { interleave } from './alternate.js';
+import type { Check } from './checks.js';
+import { verdict } from './checks.js';
+import type { ScenarioContext } from './context.js';
+import { median, round, spread } from './stats.js';
+import { measureThroughput, type ThroughputRound, type ThroughputTarget } from './throughput.js';
+
+/** A throughput comparison: Castle against a baseline, as interleaved rounds. */
+export interface ThroughputComparison {
+  readonly scenario: string;
+  readonly baseline: ThroughputTarget;
+  readonly castle: ThroughputTarget;
+  /** The lowest acceptable castle/baseline ratio of responses per second. */
+  readonly minRatio: number;
+}
+
+/** The medians of one side's rounds. */
+export interface SideSummary {
+  readonly rps: number;
+  readonly rpsSpread: number;
+  /** CPU microseconds per response of the process that answers the load. */
+  readonly frontCpuUsPerRequest: number;
+  readonly frontCoreShare: number;
+  readonly rssMaxMiB: Readonly<Record<string, number>>;
+  readonly logBytesPerRequest: Readonly<Record<string, number>>;
+  readonly invalidRounds: number;
+}
+
+function summarise(rounds: readonly ThroughputRound[], front: string): SideSummary {
+  const rssMaxMiB: Record<string, number> = {};
+  const logBytes: Record<string, number[]> = {};
+  for (const r of rounds) {
+    for (const [name, mib] of Object.entries(r.rssMaxMiB)) rssMaxMiB[name] = round(Math.max(rssMaxMiB[name] ?? 0, mib), 1);
+    for (const [name, bytes] of Object.entries(r.logBytesPerRequest)) (logBytes[name] ??= []).push(bytes);
+  }
+  return {
+    rps: round(median(rounds.map((r) => r.rps)), 0),
+    rpsSpread: round(spread(rounds.map((r) => r.rps)), 3),
+    frontCpuUsPerRequest: round(median(rounds.map((r) => r.cpuUsPerRequest[front] ?? Number.NaN)), 1),
+    frontCoreShare: round(median(rounds.map((r) => r.coreShare[front] ?? Number.NaN)), 2),
+    rssMaxMiB,
+    logBytesPerRequest: Object.fromEntries(Object.entries(logBytes).map(([k, v]) => [k, round(median(v), 0)])),
+    invalidRounds: rounds.filter((r) => r.non2xx > 0 || r.errors > 0).length,
+  };
+}
+
+/**
+ * Measures both targets in interleaved rounds and turns the medians into two gated rows:
+ * responses per second, and responses per CPU-second of the front process (its one-core
+ * capacity, which stays honest when the load generator rather than the server is the limit).
+ */
+export async function compareThroughput(ctx: ScenarioContext, comparison: ThroughputComparison) {
+  const { settings } = ctx;
+  const measure = (target: ThroughputTarget) => async () => {
+    ctx.progress(`  ${target.label}: warm-up ${settings.warmupS}s + ${settings.durationS}s`);
+    const result = await measureThroughput(target, settings);
+    ctx.progress(`    ${round(result.rps, 0)} req/s, core share ${round(result.coreShare[target.path[0]?.name ?? ''] ?? 0, 2)}`);
+    return result;
+  };
+  const rounds = await interleave(settings.rounds, measure(comparison.baseline), measure(comparison.castle));
+  const base = summarise(rounds.baseline, comparison.baseline.path[0]?.name ?? '');
+  const castle = summarise(rounds.target, comparison.castle.path[0]?.name ?? '');
+  const ratio = castle.rps / base.rps;
+  const valid = base.invalidRounds === 0 && castle.invalidRounds === 0;
+  const front = comparison.castle.path[0]?.name ?? '';
+  const perCore = { baseline: 1e6 / base.frontCpuUsPerRequest, castle: 1e6 / castle.frontCpuUsPerRequest };
+  const perCoreRatio = perCore.castle / perCore.baseline;
+  const invalid = valid ? '' : `rounds with errors or non-2xx: baseline ${base.invalidRounds}, castle ${castle.invalidRounds}; `;
+  const saturation =
+    base.frontCoreShare < 0.8
+      ? `; the baseline used only ${base.frontCoreShare} of a core, so it was not the bottleneck and its req/s understates it: trust the per-core row`
+      : '';
+  const checks: Check[] = [
+    {
+      scenario: comparison.scenario,
+      metric: 'throughput',
+      unit: 'req/s',
+      baselineLabel: comparison.baseline.label,
+      baseline: base.rps,
+      castle: castle.rps,
+      ratio: round(ratio, 3),
+      target: `>= ${comparison.minRatio.toFixed(2)}x`,
+      status: verdict(valid && ratio >= comparison.minRatio),
+      note: `${invalid}median of ${settings.rounds}; spread across rounds: baseline ${round(base.rpsSpread * 100, 0)}%, castle ${round(castle.rpsSpread * 100, 0)}%${saturation}`,
+    },
+    {
+      scenario: comparison.scenario,
+      metric: `req/s per core of ${front}`,
+      unit: 'req/s',
+      baselineLabel: comparison.baseline.label,
+      baseline: round(perCore.baseline, 0),
+      castle: round(perCore.castle, 0),
+      ratio: round(perCoreRatio, 3),
+      target: `>= ${comparison.minRatio.toFixed(2)}x`,
+      status: verdict(valid && perCoreRatio >= comparison.minRatio),
+      note:
+        `responses per CPU-second of the front process (CPU ${base.frontCpuUsPerRequest} us vs ${castle.frontCpuUsPerRequest} us per response; ` +
+        `core share ${base.frontCoreShare} vs ${castle.frontCoreShare}): the one-core capacity, independent of what the load generator could offer`,
+    },
+  ];
+  return { checks, summary: { baseline: base, castle }, rounds };
+}

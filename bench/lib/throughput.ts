@@ -1,0 +1,79 @@
+import { cannon } from './cannon.js';
+import { readCpuSeconds, RssSampler } from './procfs.js';
+import type { RunningProcess } from './service.js';
+
+/** One measured round against one target, after its warm-up. */
+export interface ThroughputRound {
+  readonly target: string;
+  readonly rps: number;
+  readonly requests: number;
+  readonly durationS: number;
+  readonly non2xx: number;
+  readonly errors: number;
+  readonly latencyP50Ms: number;
+  readonly latencyP99Ms: number;
+  /** CPU time each process in the path used per response, in microseconds. */
+  readonly cpuUsPerRequest: Readonly<Record<string, number>>;
+  /** CPU time each process used as a share of one core over the round: near 1 means it was the bottleneck. */
+  readonly coreShare: Readonly<Record<string, number>>;
+  /** Largest RSS of each process during the round, MiB. */
+  readonly rssMaxMiB: Readonly<Record<string, number>>;
+  /** Log bytes each process wrote per response: evidence that logging was on. */
+  readonly logBytesPerRequest: Readonly<Record<string, number>>;
+}
+
+/** What a throughput round needs: whom to load, and which processes are in its path. */
+export interface ThroughputTarget {
+  readonly label: string;
+  readonly url: string;
+  /** The process that answers `url` first, then any behind it (e.g. the backend of a proxy). */
+  readonly path: readonly RunningProcess[];
+}
+
+/**
+ * Warms the target up, then measures it: responses per second, and for every process in its
+ * path the CPU time and log bytes per response and the peak RSS.
+ */
+export async function measureThroughput(
+  target: ThroughputTarget,
+  options: { readonly connections: number; readonly durationS: number; readonly warmupS: number },
+): Promise<ThroughputRound> {
+  if (options.warmupS > 0) await cannon(target.url, options.connections, options.warmupS);
+  const cpuBefore = target.path.map((p) => readCpuSeconds(p.pid));
+  const logBefore = target.path.map((p) => p.logBytes());
+  const sampler = new RssSampler(target.path.map((p) => p.pid)).start();
+  const started = performance.now();
+  let run;
+  let rss;
+  try {
+    run = await cannon(target.url, options.connections, options.durationS);
+  } finally {
+    rss = sampler.stop();
+  }
+  const wallS = (performance.now() - started) / 1000;
+  const cpuUsPerRequest: Record<string, number> = {};
+  const coreShare: Record<string, number> = {};
+  const rssMaxMiB: Record<string, number> = {};
+  const logBytesPerRequest: Record<string, number> = {};
+  target.path.forEach((p, i) => {
+    const cpu = readCpuSeconds(p.pid) - (cpuBefore[i] ?? Number.NaN);
+    cpuUsPerRequest[p.name] = run.requests > 0 ? (cpu / run.requests) * 1e6 : Number.NaN;
+    coreShare[p.name] = cpu / wallS;
+    rssMaxMiB[p.name] = rss.get(p.pid) ?? Number.NaN;
+    logBytesPerRequest[p.name] = run.requests > 0 ? (p.logBytes() - (logBefore[i] ?? 0)) / run.requests : 0;
+  });
+  return {
+    target: target.label,
+    rps: run.rps,
+    requests: run.requests,
+    durationS: run.durationS,
+    non2xx: run.non2xx,
+    errors: run.errors,
+    latencyP50Ms: run.latencyP50Ms,
+    latencyP99Ms: run.latencyP99Ms,
+    cpuUsPerRequest,
+    coreShare,
+    rssMaxMiB,
+    logBytesPerRequest,
+  };
+}
