@@ -12,6 +12,7 @@
 # ${CASTLE_CACHE_DIR:-/var/cache/castle}/images, outside the repository.
 #
 # Usage: bash images/base/build.sh [--force]
+# shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
