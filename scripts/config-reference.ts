@@ -1,5 +1,6 @@
 // Prints the configuration reference of both services as Markdown, from their config schemas.
-// The README's tables are this output; a unit test keeps them in step.
+// `--write` puts it into the README between its markers; a unit test keeps the two in step.
+import { readFileSync, writeFileSync } from 'node:fs';
 import { describeConfig, type ConfigSpec } from '@castle/runtime';
 import { backendConfigSpec } from '@castle/backend/config';
 import { wwwConfigSpec } from '@castle/www/config';
@@ -12,8 +13,30 @@ export function configTable(spec: ConfigSpec): string {
 
 export const services = { www: wwwConfigSpec, backend: backendConfigSpec } as const;
 
+/** The whole reference: a table per service. */
+export function configReference(): string {
+  return Object.entries(services)
+    .map(([name, spec]) => `#### ${name}\n\n${configTable(spec)}\n`)
+    .join('\n');
+}
+
+const start = '<!-- config-reference:start -->';
+const end = '<!-- config-reference:end -->';
+
+/** The README with its reference section replaced by the current one. */
+export function withReference(readme: string): string {
+  const from = readme.indexOf(start);
+  const to = readme.indexOf(end);
+  if (from < 0 || to < from) throw new Error(`README.md has no ${start} … ${end} section`);
+  return `${readme.slice(0, from + start.length)}\n${configReference()}${readme.slice(to)}`;
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
-  for (const [name, spec] of Object.entries(services)) {
-    process.stdout.write(`#### ${name}\n\n${configTable(spec)}\n\n`);
+  if (process.argv.includes('--write')) {
+    const readme = new URL('../README.md', import.meta.url);
+    writeFileSync(readme, withReference(readFileSync(readme, 'utf8')));
+    process.stderr.write('README.md: configuration reference updated\n');
+  } else {
+    process.stdout.write(configReference());
   }
 }

@@ -12,9 +12,10 @@ import {
   type ServiceParts,
 } from '@castle/runtime';
 import accepts from 'accepts';
+import type { FastifyRequest } from 'fastify';
 import { BackendClient, BackendError } from './backend-client.js';
 import type { WwwConfig } from './config.js';
-import { CapacityLimiter, Shed } from './limiter.js';
+import { CapacityLimiter, type ShedReason } from './limiter.js';
 import { createWwwMetrics } from './metrics.js';
 import { renderPage } from './page.js';
 
@@ -26,6 +27,17 @@ export interface WwwDeps {
   readonly runtimeMetrics?: boolean;
   /** What WWW_CRASH_ON_BACKEND_ERROR does; exits the process with status 1 by default. */
   readonly crash?: () => void;
+}
+
+const shedMessages: Record<ShedReason, string> = {
+  rate: 'over capacity, retry later',
+  concurrency: 'too many requests in progress, retry later',
+};
+
+/** Only negotiate when the client mentions HTML at all: most clients (curl, probes, load) do not. */
+function prefersHtml(request: FastifyRequest): boolean {
+  const accept = request.headers.accept;
+  return accept !== undefined && accept.includes('html') && accepts(request.raw).type(['text/plain', 'text/html']) === 'text/html';
 }
 
 /** Maps a failed backend call to the response www gives: 502, 503 or 504 with a short message. */
@@ -87,24 +99,23 @@ export function buildWww(config: WwwConfig, deps: WwwDeps = {}): ServiceParts {
   app.addHook('onClose', async () => backend.close());
 
   app.get('/', async (request, reply) => {
-    const arrived = performance.now();
-    try {
-      await limiter.acquire();
-    } catch (err) {
-      if (!(err instanceof Shed)) throw err;
-      metrics.shed(err.reason);
-      reply.logFields = { shed: err.reason };
-      throw new HttpError(503, 'WWW_ERR_OVERLOADED', `${err.message}, retry later`, {
-        headers: { 'retry-after': String(err.retryAfterSeconds) },
+    const decision = limiter.decide();
+    if (!decision.admitted) {
+      const { reason, retryAfterSeconds } = decision.shed;
+      metrics.shed(reason);
+      reply.logFields = { shed: reason };
+      throw new HttpError(503, 'WWW_ERR_OVERLOADED', shedMessages[reason], {
+        headers: { 'retry-after': String(retryAfterSeconds) },
       });
     }
-    metrics.waited((performance.now() - arrived) / 1000);
     try {
+      if (decision.waitMs >= 1) await limiter.wait(decision.waitMs);
+      metrics.waited(decision.waitMs / 1000);
       const answer = await backend.get({ requestId: request.id, traceparent: childTraceparent(request.trace) });
       metrics.backendCall('ok');
       reply.logFields = { upstream: 'ok', upstream_tries: answer.tries, backend_instance: answer.instance };
       void reply.header('x-castle-instance', info.instance).header('cache-control', 'no-store').header('vary', 'accept');
-      if (accepts(request.raw).type(['text/plain', 'text/html']) === 'text/html') {
+      if (prefersHtml(request)) {
         return reply.type('text/html; charset=utf-8').send(
           renderPage({ time: answer.body, wwwInstance: info.instance, backendInstance: answer.instance, version: info.version }),
         );

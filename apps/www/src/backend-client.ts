@@ -72,13 +72,12 @@ const networkCodes = new Set([
   'ENETUNREACH',
   'UND_ERR_SOCKET',
   'UND_ERR_CLOSED',
-  'UND_ERR_CONNECT_TIMEOUT',
 ]);
 
 function classify(err: unknown): BackendError {
   if (err instanceof BackendError) return err;
   const e = err as { name?: string; code?: string; message?: string };
-  if (e.name === 'TimeoutError' || e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT') {
+  if (e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT' || e.code === 'UND_ERR_CONNECT_TIMEOUT') {
     return new BackendError('timeout', 'backend did not answer in time', { cause: err });
   }
   const code = e.code && networkCodes.has(e.code) ? e.code : 'network';
@@ -158,7 +157,10 @@ export class BackendClient {
         path: this.#path,
         method: 'GET',
         headers: { 'x-request-id': context.requestId, traceparent: context.traceparent, accept: 'text/plain' },
-        signal: AbortSignal.timeout(this.#options.timeoutMs),
+        // undici's own timers (no AbortSignal and timer per request): the limit applies to
+        // the connection, the response head and the body, each.
+        headersTimeout: this.#options.timeoutMs,
+        bodyTimeout: this.#options.timeoutMs,
       });
       const body = await res.body.text();
       if (body === 'ERROR') this.#options.onErrorBody?.();

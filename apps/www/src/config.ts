@@ -35,7 +35,7 @@ export const wwwConfigSpec = {
     default: 1_000,
     min: 1,
     max: 60_000,
-    description: 'Time limit of one backend try (connect, headers and body).',
+    description: 'Time limit of one backend try, for each of its phases: connecting, the response head and the body.',
   }),
   backendRetries: integer('WWW_BACKEND_RETRIES', {
     default: 1,

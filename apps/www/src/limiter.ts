@@ -14,16 +14,13 @@ export interface LimiterOptions {
 
 export type ShedReason = 'rate' | 'concurrency';
 
-/** A request the limiter will not take: answer 503 at once and suggest when to come back. */
-export class Shed extends Error {
+/**
+ * A request the limiter will not take: answer 503 at once and suggest when to come back.
+ * Plain data, not an Error: shedding must stay cheap, and a stack trace is not.
+ */
+export interface Shed {
   readonly reason: ShedReason;
   readonly retryAfterSeconds: number;
-  constructor(reason: ShedReason, retryAfterSeconds: number) {
-    super(reason === 'rate' ? 'over capacity' : 'too many requests in progress');
-    this.name = 'Shed';
-    this.reason = reason;
-    this.retryAfterSeconds = retryAfterSeconds;
-  }
 }
 
 /** A decision taken at once: shed, or admitted after `waitMs`. */
@@ -65,11 +62,14 @@ export class CapacityLimiter {
     return this.#waiting;
   }
 
-  /** Decides about a request arriving now, and books its slot if admitted. Call `release` when it ends. */
+  /**
+   * Decides about a request arriving now, and books its slot if admitted: the caller waits
+   * `waitMs` (see `wait`) before it starts, and calls `release` when it ends.
+   */
   decide(): Decision {
     const { maxConcurrency, maxWaitMs } = this.#options;
     if (maxConcurrency > 0 && this.#held >= maxConcurrency) {
-      return { admitted: false, shed: new Shed('concurrency', 1) };
+      return { admitted: false, shed: { reason: 'concurrency', retryAfterSeconds: 1 } };
     }
     const t = this.#now();
     let waitMs = 0;
@@ -77,7 +77,7 @@ export class CapacityLimiter {
       const tat = Math.max(this.#tat, t);
       waitMs = Math.max(0, tat - this.#tolerance - t);
       if (waitMs > maxWaitMs) {
-        return { admitted: false, shed: new Shed('rate', Math.max(1, Math.ceil((waitMs - maxWaitMs) / 1000))) };
+        return { admitted: false, shed: { reason: 'rate', retryAfterSeconds: Math.max(1, Math.ceil((waitMs - maxWaitMs) / 1000)) } };
       }
       this.#tat = tat + this.#interval;
     }
@@ -86,20 +86,13 @@ export class CapacityLimiter {
     return { admitted: true, waitMs };
   }
 
-  /**
-   * Admits a request or throws `Shed`; resolves when the request's turn has come.
-   * The caller must call `release` once the request is done.
-   */
-  async acquire(): Promise<void> {
-    const decision = this.decide();
-    if (!decision.admitted) throw decision.shed;
-    if (decision.waitMs >= 1) {
-      this.#waiting += 1;
-      try {
-        await delay(decision.waitMs);
-      } finally {
-        this.#waiting -= 1;
-      }
+  /** Waits out an admitted request's `waitMs`, counting it as waiting meanwhile. */
+  async wait(ms: number): Promise<void> {
+    this.#waiting += 1;
+    try {
+      await delay(ms);
+    } finally {
+      this.#waiting -= 1;
     }
   }
 

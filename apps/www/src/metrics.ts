@@ -81,11 +81,27 @@ export function createWwwMetrics(
   const retries = new Counter({ name: 'www_backend_retries_total', help: 'Retries of failed backend tries.', registers });
   // Both series exist from the start, so rate() and alerts see zero rather than no data.
   for (const reason of ['rate', 'concurrency']) shed.inc({ reason }, 0);
+  // Labelled children are looked up once per label value, not hashed on every request.
+  const shedBy = memo((reason: string) => shed.labels(reason));
+  const triesBy = memo((outcome: string) => tries.labels(outcome));
+  const callsBy = memo((outcome: string) => calls.labels(outcome));
   return {
-    shed: (reason) => shed.labels(reason).inc(),
+    shed: (reason) => shedBy(reason).inc(),
     waited: (seconds) => wait.observe(seconds),
-    backendTry: (outcome, seconds) => tries.labels(outcome).observe(seconds),
-    backendCall: (outcome) => calls.labels(outcome).inc(),
+    backendTry: (outcome, seconds) => triesBy(outcome).observe(seconds),
+    backendCall: (outcome) => callsBy(outcome).inc(),
     retry: () => retries.inc(),
+  };
+}
+
+function memo<T>(make: (key: string) => T): (key: string) => T {
+  const cache = new Map<string, T>();
+  return (key) => {
+    let value = cache.get(key);
+    if (value === undefined) {
+      value = make(key);
+      cache.set(key, value);
+    }
+    return value;
   };
 }

@@ -12,8 +12,24 @@ export function createLogger(info: BuildInfo, level: LogLevel, destination?: Des
   const options = {
     level,
     base: { service: info.service, version: info.version, instance: info.instance },
-    timestamp: pino.stdTimeFunctions.isoTime,
+    timestamp: isoTimeCachedPerMillisecond(),
     formatters: { level: (label: string) => ({ level: label }) },
   };
-  return destination ? pino(options, destination) : pino(options);
+  // Asynchronous writes coalesce lines while a write is in flight, so a busy service does not
+  // make one write call per log line; pino flushes what is pending when the process exits.
+  return pino(options, destination ?? pino.destination({ dest: 1, sync: false }));
+}
+
+/** pino's ISO `time` field, formatted once per millisecond rather than once per line. */
+function isoTimeCachedPerMillisecond(): () => string {
+  let ms = -1;
+  let field = '';
+  return () => {
+    const now = Date.now();
+    if (now !== ms) {
+      ms = now;
+      field = `,"time":"${new Date(now).toISOString()}"`;
+    }
+    return field;
+  };
 }

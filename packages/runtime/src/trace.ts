@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomFillSync, randomUUID } from 'node:crypto';
 
 /** The W3C trace context of one request. */
 export interface TraceContext {
@@ -12,9 +12,24 @@ const traceparentPattern = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 const zeroTrace = '0'.repeat(32);
 const zeroSpan = '0'.repeat(16);
 
+// Ids are cut from a pool of random bytes refilled 4 KiB at a time: one getrandom call
+// serves about 170 requests instead of two per request.
+const pool = Buffer.alloc(4096);
+let poolOffset = pool.length;
+
+function randomHex(bytes: number): string {
+  if (poolOffset + bytes > pool.length) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
+  const hex = pool.toString('hex', poolOffset, poolOffset + bytes);
+  poolOffset += bytes;
+  return hex;
+}
+
 /** A fresh 8-byte span id as hex. */
 export function newSpanId(): string {
-  return randomBytes(8).toString('hex');
+  return randomHex(8);
 }
 
 /**
@@ -27,7 +42,7 @@ export function continueTrace(header: string | string[] | undefined): TraceConte
     const flags = Number.parseInt(match[3] ?? '00', 16);
     return { traceId: match[1] as string, spanId: newSpanId(), sampled: (flags & 1) === 1 };
   }
-  return { traceId: randomBytes(16).toString('hex'), spanId: newSpanId(), sampled: true };
+  return { traceId: randomHex(16), spanId: newSpanId(), sampled: true };
 }
 
 /** The `traceparent` header for a call this service makes as a child of `ctx`. */
