@@ -1,10 +1,25 @@
 # shellcheck shell=bash
-# Configuration files of containerd, CNI, kubelet and kube-proxy, rewritten on every
-# `up` (they are derived from lib.sh alone). Sourced by up.sh after lib.sh.
+# Configuration files of containerd, CNI, kubelet and kube-proxy, derived from lib.sh
+# alone and checked on every `up`. Sourced by up.sh after lib.sh.
+
+# write_config FILE COMPONENT: write stdin to FILE when it differs; if COMPONENT is
+# running with the old content, stop it so that up.sh starts it with the new one
+# (kube-proxy would exit by itself: it watches its configuration file).
+write_config() {
+  local file=$1 component=$2 new
+  new=$(cat)
+  [[ -f $file && $(cat "$file") == "$new" ]] && return 0
+  printf '%s\n' "$new" >"$file.tmp"
+  mv -f "$file.tmp" "$file"
+  if is_running "$component"; then
+    step "$component: configuration changed, restarting"
+    stop_process "$component"
+  fi
+}
 
 write_containerd_config() {
   mkdir -p "$STATE_DIR/containerd" "$RUN_DIR"
-  cat >"$STATE_DIR/containerd.toml" <<EOF
+  write_config "$STATE_DIR/containerd.toml" containerd <<EOF
 # containerd of the hermetic test cluster: its own socket, root and state, so the
 # system containerd that Docker uses is never touched.
 version = 2
@@ -23,6 +38,10 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
   stream_server_address = "127.0.0.1"
   stream_server_port = "0"
   enable_selinux = false
+  # Never ask for a negative oom_score_adj (containerd gives sandboxes -998): VMs like
+  # this workplace's withhold CAP_SYS_RESOURCE and runc then fails every pod with
+  # "can't get final child's PID from pipe: EOF".
+  restrict_oom_score_adj = true
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "overlayfs"
     default_runtime_name = "runc"
@@ -39,7 +58,7 @@ EOF
 
 write_cni_config() {
   mkdir -p "$CNI_CONF_DIR" "$STATE_DIR/cni/ipam"
-  cat >"$CNI_CONF_DIR/10-castle.conflist" <<EOF
+  write_config "$CNI_CONF_DIR/10-castle.conflist" none <<EOF
 {
   "cniVersion": "1.0.0",
   "name": "castle",
@@ -67,7 +86,7 @@ write_kubelet_config() {
   mkdir -p "$STATE_DIR/kubelet"
   # Pods with dnsPolicy Default get this file: cluster DNS only, never the host's resolver.
   printf 'nameserver %s\n' "$DNS_SERVICE_IP" >"$STATE_DIR/kubelet/resolv.conf"
-  cat >"$STATE_DIR/kubelet/config.yaml" <<EOF
+  write_config "$STATE_DIR/kubelet/config.yaml" kubelet <<EOF
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
 address: $NODE_IP
@@ -85,6 +104,7 @@ containerRuntimeEndpoint: unix://$CONTAINERD_SOCK
 cgroupDriver: cgroupfs
 failCgroupV1: false
 failSwapOn: false
+oomScoreAdj: 0
 clusterDNS: [$DNS_SERVICE_IP]
 clusterDomain: $CLUSTER_DOMAIN
 resolvConf: $STATE_DIR/kubelet/resolv.conf
@@ -101,7 +121,7 @@ EOF
 }
 
 write_kube_proxy_config() {
-  cat >"$STATE_DIR/kube-proxy.yaml" <<EOF
+  write_config "$STATE_DIR/kube-proxy.yaml" kube-proxy <<EOF
 apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration
 mode: iptables
@@ -111,6 +131,7 @@ clusterCIDR: $POD_CIDR
 healthzBindAddress: 127.0.0.1:10256
 metricsBindAddress: 127.0.0.1:10249
 nodePortAddresses: ["$NODE_IP/32"]
+oomScoreAdj: 0
 # leave the kernel's conntrack sysctls alone (the VM may not allow changing them)
 conntrack: { maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s }
 EOF
