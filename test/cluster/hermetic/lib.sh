@@ -68,7 +68,7 @@ require_root() {
 
 now_s() { date +%s; }
 
-# wait_for DESCRIPTION TIMEOUT_SECONDS CMD...: poll CMD every second until it
+# wait_for DESCRIPTION TIMEOUT_SECONDS CMD...: poll CMD every half second until it
 # succeeds or the deadline passes. Returns 1 on timeout.
 wait_for() {
   local what=$1 timeout=$2
@@ -79,7 +79,7 @@ wait_for() {
       printf '✗ timed out after %ss waiting for %s\n' "$timeout" "$what" >&2
       return 1
     fi
-    sleep 1
+    sleep 0.5
   done
 }
 

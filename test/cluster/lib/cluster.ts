@@ -143,8 +143,10 @@ export async function dumpDiagnostics(namespace: string, kc: KubeConfig = loadKu
       lines.push(...(await podLogs(core, pod)));
     }
     const events = await core.listNamespacedEvent({ namespace });
-    const time = (e: (typeof events.items)[number]): string =>
-      String(e.lastTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp ?? '');
+    const time = (e: (typeof events.items)[number]): string => {
+      const at: unknown = e.lastTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp;
+      return at instanceof Date ? at.toISOString() : String(at ?? '');
+    };
     lines.push('--- events');
     for (const e of events.items.sort((a, b) => time(a).localeCompare(time(b)))) {
       lines.push(`${time(e)} ${e.type} ${e.involvedObject.kind}/${e.involvedObject.name} ${e.reason}: ${e.message}`);
