@@ -145,7 +145,8 @@ export async function dumpDiagnostics(namespace: string, kc: KubeConfig = loadKu
     const events = await core.listNamespacedEvent({ namespace });
     const time = (e: (typeof events.items)[number]): string => {
       const at: unknown = e.lastTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp;
-      return at instanceof Date ? at.toISOString() : String(at ?? '');
+      if (at instanceof Date) return at.toISOString();
+      return typeof at === 'string' ? at : '';
     };
     lines.push('--- events');
     for (const e of events.items.sort((a, b) => time(a).localeCompare(time(b)))) {
