@@ -109,9 +109,9 @@ wait_node_ready() {
 # import_image TAR REF: load one of our image tars into containerd's k8s.io namespace
 import_image() {
   local tar=$1 ref=$2
-  ctr_ images ls -q 2>/dev/null | grep -qxF "$ref" && return 0
+  ctr_ images ls -q 2>/dev/null | grep -xF "$ref" >/dev/null && return 0
   ctr_ images import "$tar" >/dev/null || fail "ctr images import $tar failed"
-  ctr_ images ls -q | grep -qxF "$ref" || fail "importing $tar did not create image $ref"
+  ctr_ images ls -q | grep -xF "$ref" >/dev/null || fail "importing $tar did not create image $ref"
   ok "image $ref imported"
 }
 

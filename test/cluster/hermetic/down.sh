@@ -34,6 +34,18 @@ kill_our_shims() {
   done
 }
 
+# Our host processes whose pid file is gone (e.g. /run was cleared): a binary from
+# BIN_DIR or containerd, with our state dir on its command line.
+kill_strays() {
+  local pid exe
+  for pid in $(pgrep -f -- "$STATE_DIR" || true); do
+    exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || continue
+    [[ $exe == "$BIN_DIR"/* || $exe == "$(command -v containerd)" ]] || continue
+    kill -KILL "$pid" 2>/dev/null && warn "killed stray $(basename "$exe") (pid $pid)"
+  done
+  return 0
+}
+
 # Processes left in the kubepods cgroups were started by our kubelet; kill them and
 # remove the cgroups (deepest first).
 remove_kubepods_cgroups() {
@@ -56,7 +68,7 @@ remove_kubepods_cgroups() {
 remove_leftover_netns() {
   local ns link prefix=${POD_CIDR%.*}.
   for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep '^cni-' || true); do
-    ip netns exec "$ns" ip -4 -o addr 2>/dev/null | grep -qF " $prefix" || continue
+    ip netns exec "$ns" ip -4 -o addr 2>/dev/null | grep -F " $prefix" >/dev/null || continue
     ip netns del "$ns" 2>/dev/null || problem "could not delete network namespace $ns"
   done
   for link in $(ip -o link show master "$BRIDGE" 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1); do
@@ -84,6 +96,7 @@ main() {
     c=${COMPONENTS[i]}
     [[ $c == kube-proxy || $c == kubelet ]] || stop_process "$c"
   done
+  kill_strays
   kill_our_shims
   remove_kubepods_cgroups
   remove_leftover_netns

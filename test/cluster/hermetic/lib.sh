@@ -83,13 +83,16 @@ wait_for() {
   done
 }
 
+# Note: never `cmd | grep -q` under pipefail: grep -q exits at the first match and
+# cmd then dies of SIGPIPE, failing the pipeline. Use `grep PATTERN >/dev/null`.
+
 # ---- Debian packages ----
 APT_UPDATED=0
 # ensure_packages PKG...: install the missing ones (apt-get update at most once).
 ensure_packages() {
   local missing=() pkg
   for pkg in "$@"; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep 'install ok installed' >/dev/null || missing+=("$pkg")
   done
   ((${#missing[@]} == 0)) && return 0
   step "installing Debian packages: ${missing[*]}"
@@ -121,15 +124,25 @@ start_process() {
   echo $! >"$PID_DIR/$name.pid"
 }
 
+# exited_within PID SECONDS: true once PID is gone, false if it still runs after SECONDS
+exited_within() {
+  local pid=$1 deadline=$(($(now_s) + $2))
+  while kill -0 "$pid" 2>/dev/null; do
+    (($(now_s) < deadline)) || return 1
+    sleep 0.2
+  done
+}
+
 # stop_process NAME: SIGTERM, then SIGKILL after 15s. Safe when not running.
 stop_process() {
   local name=$1 pid
   pid=$(pid_of "$name") || return 0
   if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
     kill -TERM "$pid" 2>/dev/null || true
-    if ! wait_for "$name (pid $pid) to exit" 15 bash -c "! kill -0 $pid"; then
+    if ! exited_within "$pid" 15; then
+      warn "$name (pid $pid) ignored SIGTERM for 15s, sending SIGKILL"
       kill -KILL "$pid" 2>/dev/null || true
-      wait_for "$name (pid $pid) to die" 5 bash -c "! kill -0 $pid" || warn "$name (pid $pid) survived SIGKILL"
+      exited_within "$pid" 5 || warn "$name (pid $pid) survived SIGKILL"
     fi
     ok "stopped $name"
   fi

@@ -10,11 +10,11 @@ network_up() {
   sysctl -qw net.ipv4.ip_forward=1
   sysctl -qw net.bridge.bridge-nf-call-iptables=1 2>/dev/null \
     || fail "net.bridge.bridge-nf-call-iptables is missing: the kernel needs br_netfilter (modprobe br_netfilter)"
-  ip -4 addr show dev lo | grep -q " $NODE_IP/" || ip addr add "$NODE_IP/32" dev lo
+  ip -4 addr show dev lo | grep " $NODE_IP/" >/dev/null || ip addr add "$NODE_IP/32" dev lo
   if ! ip link show "$BRIDGE" >/dev/null 2>&1; then
     ip link add "$BRIDGE" type bridge || fail "could not create bridge $BRIDGE (ip link add type bridge)"
   fi
-  ip -4 addr show dev "$BRIDGE" | grep -q " $POD_GATEWAY/" || ip addr add "$POD_GATEWAY/${POD_CIDR#*/}" dev "$BRIDGE"
+  ip -4 addr show dev "$BRIDGE" | grep " $POD_GATEWAY/" >/dev/null || ip addr add "$POD_GATEWAY/${POD_CIDR#*/}" dev "$BRIDGE"
   ip link set "$BRIDGE" up
   ip route replace "$SERVICE_CIDR" dev "$BRIDGE" src "$POD_GATEWAY"
   forward_guard_up

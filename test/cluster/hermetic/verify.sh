@@ -79,7 +79,7 @@ spec:
 YAML
   kubectl_ -n "$NS" wait --for condition=complete job/client --timeout 90s >/dev/null \
     || fail "pod could not GET $url"
-  kubectl_ -n "$NS" logs job/client | grep -q 'hello from hello-' || fail "unexpected answer from $url"
+  kubectl_ -n "$NS" logs job/client | grep 'hello from hello-' >/dev/null || fail "unexpected answer from $url"
   ok "pod → Service by DNS name ($url): $(kubectl_ -n "$NS" logs job/client)"
 }
 
@@ -92,7 +92,7 @@ check_cluster_ip_from_host() {
 }
 
 check_logs() {
-  kubectl_ -n "$NS" logs deployment/hello | grep -q 'GET /' || fail "kubectl logs shows no request"
+  kubectl_ -n "$NS" logs deployment/hello | grep 'GET /' >/dev/null || fail "kubectl logs shows no request"
   ok "kubectl logs: requests visible"
 }
 
