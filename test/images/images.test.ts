@@ -141,8 +141,10 @@ describe.each(services)('the $name image', ({ name, prefix }) => {
 
   it('holds only production code: no devDependencies, tests, TypeScript sources, npm or .git', async () => {
     const lock = JSON.parse(await readFile(`${root}package-lock.json`, 'utf8')) as { packages: Record<string, LockPackage> };
-    const packageDirs = (await lines(image, 'find', '/app/node_modules', '-name', 'package.json', '-printf', '%h\n'))
-      .map((dir) => dir.slice('/app/'.length))
+    // Package folders as lockfile keys: the runtime package's own nested dependencies are
+    // keyed under packages/runtime/ in the lockfile.
+    const packageDirs = (await lines(image, 'find', '/app/node_modules', '/app/apps', '-name', 'package.json', '-printf', '%h\n'))
+      .map((dir) => dir.slice('/app/'.length).replace(/^node_modules\/@castle\/runtime\/node_modules\//, 'packages/runtime/node_modules/'))
       .filter((dir) => /(^|\/)node_modules\/(@[^/]+\/)?[^/@][^/]*$/.test(dir));
     const unknown = packageDirs.filter((dir) => lock.packages[dir] === undefined);
     const dev = packageDirs.filter((dir) => lock.packages[dir]?.dev === true);
@@ -157,7 +159,7 @@ describe.each(services)('the $name image', ({ name, prefix }) => {
     expect(await lines(image, 'find', '/app/node_modules/@castle', '-maxdepth', '2', '-printf', '%y %P\n')).toEqual(
       expect.arrayContaining(['d runtime', 'f runtime/package.json', 'd runtime/dist']),
     );
-    expect(await lines(image, 'find', '/app/node_modules/@castle', '-maxdepth', '2', '(', '-type', 'l', '-o', '-mindepth', '2', '!', '-name', 'package.json', '!', '-name', 'dist', ')')).toEqual([]);
+    expect(await lines(image, 'find', '/app/node_modules/@castle', '-maxdepth', '2', '(', '-type', 'l', '-o', '-mindepth', '2', '!', '-name', 'package.json', '!', '-name', 'dist', '!', '-name', 'node_modules', ')')).toEqual([]);
     expect(await lines(image, 'find', `/app/apps/${name}`, '-mindepth', '1', '-maxdepth', '1', '-printf', '%P\n')).toEqual(
       expect.arrayContaining(['package.json', 'dist']),
     );
