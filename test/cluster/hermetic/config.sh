@@ -49,10 +49,25 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
       runtime_type = "io.containerd.runc.v2"
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
         SystemdCgroup = false
+  [plugins."io.containerd.grpc.v1.cri".registry]
+    config_path = "$STATE_DIR/registry"
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "$CNI_BIN_DIR"
     conf_dir = "$CNI_CONF_DIR"
     max_conf_num = 1
+EOF
+}
+
+# Every registry host resolves to a closed port on loopback: an image that was not
+# loaded fails at once with "connection refused" instead of containerd reaching out to
+# a registry on the internet.
+write_registry_config() {
+  mkdir -p "$STATE_DIR/registry/_default"
+  write_config "$STATE_DIR/registry/_default/hosts.toml" none <<EOF
+server = "http://127.0.0.1:9"
+
+[host."http://127.0.0.1:9"]
+  capabilities = ["pull", "resolve"]
 EOF
 }
 
@@ -139,6 +154,7 @@ EOF
 
 write_configs() {
   write_containerd_config
+  write_registry_config
   write_cni_config
   write_kubelet_config
   write_kube_proxy_config
