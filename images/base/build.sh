@@ -70,7 +70,9 @@ fetch_pkg() {
     log "downloading $spec from the npm registry"
     (cd "$CACHE" && npm pack --silent "$spec" >/dev/null) || die "npm pack $spec failed"
   fi
-  got="sha512-$(openssl dgst -sha512 -binary "$CACHE/$file" | base64 -w0)"
+  got=$(node -e 'const h = require("node:crypto").createHash("sha512");
+    require("node:fs").createReadStream(process.argv[1]).on("data", (c) => h.update(c))
+      .on("end", () => console.log("sha512-" + h.digest("base64")));' "$CACHE/$file")
   if [[ $got != "$want" ]]; then
     rm -f "$CACHE/$file"
     die "$file has integrity $got, expected $want (versions.env); removed it, run again to re-download"
@@ -102,7 +104,9 @@ else
   [[ -n $mirror ]] || die "apt has no source for suite '$SUITE' (see /etc/apt/sources.list*); set CASTLE_DEBIAN_MIRROR"
   log "debootstrap $SUITE (minbase) from the mirror apt uses"
   work=$CACHE/rootfs
-  make_rootfs "$SUITE" "$mirror" "$security" "$CACHE/debs" "$work/slim" "$work/full"
+  rootfs_log=$CACHE/rootfs.log
+  make_rootfs "$SUITE" "$mirror" "$security" "$CACHE/debs" "$work/slim" "$work/full" >"$rootfs_log" 2>&1 \
+    || { tail -n 40 "$rootfs_log" >&2; die "making the $SUITE rootfs failed (full log: $rootfs_log)"; }
   for pair in "slim:$DEBIAN_SLIM" "full:$DEBIAN_FULL"; do
     log "importing ${pair#*:}"
     tar --numeric-owner --xattrs -C "$work/${pair%%:*}" -c . | docker import \
@@ -111,7 +115,7 @@ else
       --change "LABEL castle.base.inputs=$debian_key org.opencontainers.image.title=${pair#*:} org.opencontainers.image.created=$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
       - "${pair#*:}" >/dev/null
   done
-  rm -rf "$work"
+  rm -rf --one-file-system "$work"
 fi
 
 if up_to_date "$node_key" "${NODE_TAGS_SLIM[@]}" "${NODE_TAGS_BUILD[@]}"; then

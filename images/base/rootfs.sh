@@ -16,8 +16,8 @@ apt_repo_uri() {
 # host's apt does.
 in_chroot() {
   local dir=$1; shift
-  mount -t proc proc "$dir/proc"
-  cp -L /etc/resolv.conf "$dir/etc/resolv.conf"
+  mount -t proc proc "$dir/proc" || return 1
+  cp -L /etc/resolv.conf "$dir/etc/resolv.conf" || { umount "$dir/proc"; return 1; }
   printf '#!/bin/sh\nexit 101\n' >"$dir/usr/sbin/policy-rc.d"
   chmod +x "$dir/usr/sbin/policy-rc.d"
   local rc=0
@@ -27,7 +27,7 @@ in_chroot() {
   return "$rc"
 }
 
-APT_CHROOT_OPTS=(-o Acquire::Check-Valid-Until=false -o Acquire::Check-Date=false -qq)
+APT_CHROOT_OPTS=(-o Acquire::Check-Valid-Until=false -o Acquire::Check-Date=false -o Dpkg::Use-Pty=0 -qq)
 
 # slim_rootfs DIR: drop docs, man pages, locales, apt lists and logs; keep copyright files.
 slim_rootfs() {
@@ -62,21 +62,26 @@ CFG
 }
 
 # make_rootfs SUITE MIRROR SECURITY_MIRROR DEB_CACHE OUT_SLIM OUT_FULL
-# OUT_SLIM: minbase; OUT_FULL: minbase + ca-certificates.
+# OUT_SLIM: minbase; OUT_FULL: minbase + ca-certificates. Returns non-zero at the first
+# failing step (it is called from an `||` list, where errexit does not apply).
 make_rootfs() {
-  local suite=$1 mirror=$2 security=$3 debs=$4 slim=$5 full=$6
-  rm -rf "$slim" "$full"
-  mkdir -p "$debs"
-  debootstrap --variant=minbase --cache-dir="$debs" "$suite" "$slim" "$mirror" >&2
+  local suite=$1 mirror=$2 security=$3 debs=$4 slim=$5 full=$6 dir
+  for dir in "$slim" "$full"; do
+    # A run that was killed may have left /proc mounted inside; never delete through it.
+    if mountpoint -q "$dir/proc" 2>/dev/null; then umount "$dir/proc" || return 1; fi
+    rm -rf --one-file-system "$dir" || return 1
+  done
+  mkdir -p "$debs" || return 1
+  debootstrap --variant=minbase --cache-dir="$debs" "$suite" "$slim" "$mirror" || return 1
   {
     echo "deb $mirror $suite main"
     echo "deb $mirror $suite-updates main"
     if [[ -n $security ]]; then echo "deb $security $suite-security main"; fi
-  } >"$slim/etc/apt/sources.list"
-  in_chroot "$slim" apt-get "${APT_CHROOT_OPTS[@]}" update
-  in_chroot "$slim" apt-get "${APT_CHROOT_OPTS[@]}" -y upgrade
-  cp -a "$slim" "$full"
-  in_chroot "$full" apt-get "${APT_CHROOT_OPTS[@]}" -y install --no-install-recommends ca-certificates
-  slim_rootfs "$slim"
+  } >"$slim/etc/apt/sources.list" || return 1
+  in_chroot "$slim" apt-get "${APT_CHROOT_OPTS[@]}" update || return 1
+  in_chroot "$slim" apt-get "${APT_CHROOT_OPTS[@]}" -y upgrade || return 1
+  cp -a "$slim" "$full" || return 1
+  in_chroot "$full" apt-get "${APT_CHROOT_OPTS[@]}" -y install --no-install-recommends ca-certificates || return 1
+  slim_rootfs "$slim" || return 1
   slim_rootfs "$full"
 }
