@@ -55,6 +55,9 @@ remove_kubepods_cgroups() {
     while read -r pid; do
       kill -KILL "$pid" 2>/dev/null || true
     done < <(find "${hierarchy}kubepods" -name cgroup.procs -exec cat {} + 2>/dev/null)
+    # a cgroup can only be removed once its killed processes are gone
+    wait_for "processes in ${hierarchy}kubepods to exit" 10 \
+      bash -c "[[ -z \$(find '${hierarchy}kubepods' -name cgroup.procs -exec cat {} + 2>/dev/null) ]]" || true
     while read -r dir; do
       rmdir "$dir" 2>/dev/null || true
     done < <(find "${hierarchy}kubepods" -depth -type d 2>/dev/null)

@@ -78,6 +78,16 @@ ensure_addons() {
   ok "metrics-server: metrics.k8s.io available"
 }
 
+# State without any running component is left from an earlier boot (or a crash): its
+# etcd objects, IP leases and container metadata would only get in the way, so reset.
+reset_stale_state() {
+  [[ -d $STATE_DIR ]] || return 0
+  local c
+  for c in "${COMPONENTS[@]}"; do is_running "$c" && return 0; done
+  step "found $STATE_DIR but no running component: resetting stale state with down.sh"
+  bash "$HERMETIC_DIR/down.sh"
+}
+
 print_usage() {
   cat <<EOF
 
@@ -99,6 +109,7 @@ main() {
   check_host
   ensure_packages "${RUNTIME_PACKAGES[@]}"
   ensure_binaries
+  reset_stale_state
   mkdir -p "$STATE_DIR" "$RUN_DIR" "$LOG_DIR"
   ensure_pki
   write_configs
