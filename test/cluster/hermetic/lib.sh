@@ -109,10 +109,18 @@ ensure_packages() {
 # ---- host processes ----
 pid_of() { local f="$PID_DIR/$1.pid"; [[ -f $f ]] && cat "$f"; }
 
+# alive PID: the process exists and is not a zombie (PID 1 here may reap late)
+alive() {
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  [[ ${stat%% *} != Z ]]
+}
+
 is_running() {
   local pid
   pid=$(pid_of "$1") || return 1
-  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null
+  [[ -n $pid ]] && alive "$pid"
 }
 
 # start_process NAME CMD...: run CMD in its own session, log to $LOG_DIR/NAME.log.
@@ -127,7 +135,7 @@ start_process() {
 # exited_within PID SECONDS: true once PID is gone, false if it still runs after SECONDS
 exited_within() {
   local pid=$1 deadline=$(($(now_s) + $2))
-  while kill -0 "$pid" 2>/dev/null; do
+  while alive "$pid"; do
     (($(now_s) < deadline)) || return 1
     sleep 0.2
   done
@@ -137,7 +145,7 @@ exited_within() {
 stop_process() {
   local name=$1 pid
   pid=$(pid_of "$name") || return 0
-  if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
+  if [[ -n $pid ]] && alive "$pid"; then
     kill -TERM "$pid" 2>/dev/null || true
     if ! exited_within "$pid" 15; then
       warn "$name (pid $pid) ignored SIGTERM for 15s, sending SIGKILL"

@@ -12,8 +12,9 @@ main() {
   require_root
   command -v docker >/dev/null || fail "docker is not installed; build the images first (scripts/ensure-docker.sh)"
   docker info >/dev/null 2>&1 || fail "the Docker daemon is not running; start it first (scripts/ensure-docker.sh)"
-  is_running containerd && ctr --address "$CONTAINERD_SOCK" version >/dev/null 2>&1 \
-    || fail "the hermetic cluster's containerd is not running; run npm run cluster:up first"
+  if ! is_running containerd || ! ctr --address "$CONTAINERD_SOCK" version >/dev/null 2>&1; then
+    fail "the hermetic cluster's containerd is not running; run npm run cluster:up first"
+  fi
   local image missing=()
   for image in "$@"; do
     docker image inspect "$image" >/dev/null 2>&1 || missing+=("$image")

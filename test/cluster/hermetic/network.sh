@@ -57,7 +57,7 @@ drop_chains() {
   chains=$("$cmd" -w -t "$table" -S 2>/dev/null | awk -v p="^$prefix" '$1 == "-N" && $2 ~ p {print $2}') || return 0
   [[ -n $chains ]] || return 0
   while read -r rule; do
-    [[ -n $rule ]] && eval "$cmd -w -t $table ${rule/-A /-D }" 2>/dev/null || true
+    [[ -z $rule ]] || eval "$cmd -w -t $table ${rule/-A /-D }" 2>/dev/null || true
   done < <("$cmd" -w -t "$table" -S 2>/dev/null | grep -E "^-A [A-Z]+ .*-j $prefix" || true)
   for chain in $chains; do "$cmd" -w -t "$table" -F "$chain" 2>/dev/null || true; done
   for chain in $chains; do "$cmd" -w -t "$table" -X "$chain" 2>/dev/null || true; done

@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2015  # "a && b || fail": fail if either step fails
 # Certificates and kubeconfigs of the hermetic cluster, made with openssl on the
 # first `up` and kept in $PKI_DIR until `down`. Sourced by up.sh after lib.sh.
 
