@@ -74,7 +74,7 @@ summary=()
 for svc in "${services[@]}"; do
   started=$SECONDS
   log "building castle/$svc:$tag and castle/$svc:dev (version $version, commit ${git_sha:0:12})"
-  docker_build "${args[@]}" --file "$root/apps/$svc/Dockerfile" \
+  docker_build "${args[@]}" --file "$root/apps/Dockerfile" --build-arg "SERVICE=$svc" \
     --tag "castle/$svc:$tag" --tag "castle/$svc:dev" "$root" \
     || die "building castle/$svc failed; the build output above names the failing step"
   size=$(docker image inspect --format '{{.Size}}' "castle/$svc:$tag")

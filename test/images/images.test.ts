@@ -21,7 +21,7 @@ const services = [
 interface ImageInfo {
   Id: string;
   Size: number;
-  Config: { User: string; Env: string[] | null; Labels: Record<string, string> | null; Entrypoint: string[] | null; ExposedPorts: Record<string, unknown> | null };
+  Config: { User: string; Env: string[] | null; Labels: Record<string, string> | null; Entrypoint: string[] | null; WorkingDir: string; ExposedPorts: Record<string, unknown> | null };
 }
 interface LockPackage {
   dev?: boolean;
@@ -55,7 +55,8 @@ describe.each(services)('the $name image', ({ name, prefix }) => {
   it('runs Node.js 24 as PID 1 under the numeric non-root user 1000:1000', async () => {
     const info = await inspect<ImageInfo>(image, 'image');
     expect(info.Config.User).toBe('1000:1000');
-    expect(info.Config.Entrypoint).toEqual(['node', `apps/${name}/dist/server.js`]);
+    expect(info.Config.Entrypoint).toEqual(['node', 'dist/server.js']);
+    expect(info.Config.WorkingDir).toBe(`/app/apps/${name}`);
     expect(Object.keys(info.Config.ExposedPorts ?? {})).toEqual(['8080/tcp']);
 
     const { id } = await containers.run(image);
@@ -63,7 +64,7 @@ describe.each(services)('the $name image', ({ name, prefix }) => {
     expect(status).toMatch(/^Uid:\s+1000\s+1000\s+1000\s+1000$/m);
     expect(status).toMatch(/^Gid:\s+1000\s+1000\s+1000\s+1000$/m);
     const cmdline = (await dockerOk(['exec', id, 'cat', '/proc/1/cmdline'])).split('\0').filter(Boolean);
-    expect(cmdline).toEqual(['node', `apps/${name}/dist/server.js`]);
+    expect(cmdline).toEqual(['node', 'dist/server.js']);
     expect((await dockerOk(['exec', id, 'node', '--version'])).trim()).toMatch(/^v24\.\d+\.\d+$/);
   });
 
