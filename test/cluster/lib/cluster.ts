@@ -175,7 +175,8 @@ const forwarders = new Set<net.Server>();
  * port `port` of a Service. On the hermetic cluster that is the ClusterIP itself (the
  * host routes the Service range to the cluster bridge and kube-proxy answers). On
  * other clusters (kind, EKS) it is a local port forwarded through the API server to a
- * ready endpoint of the Service; close those with {@link closeServiceUrls}.
+ * ready endpoint of the Service; close those with {@link closeServiceUrls}. In
+ * cluster-ip mode it waits (up to 30 s) until the ClusterIP accepts TCP connections.
  */
 export async function serviceUrl(
   namespace: string,
@@ -190,9 +191,32 @@ export async function serviceUrl(
   if (serviceAccessMode(kc) === 'cluster-ip') {
     const ip = svc.spec?.clusterIP;
     if (!ip || ip === 'None') throw new Error(`service ${namespace}/${service} has no ClusterIP`);
+    await waitForTcp(ip, port, 30_000);
     return `http://${ip.includes(':') ? `[${ip}]` : ip}:${port}`;
   }
   return forwardToEndpoint(kc, namespace, service, svcPort.name);
+}
+
+/** Resolve once a TCP connection to host:port succeeds: kube-proxy programs a new Service a moment after its pods are Ready. */
+async function waitForTcp(host: string, port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const error = await new Promise<Error | undefined>((resolve) => {
+      const socket = net.connect({ host, port, timeout: 1_000 });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(undefined);
+      });
+      socket.once('timeout', () => {
+        socket.destroy();
+        resolve(new Error('connect timed out'));
+      });
+      socket.once('error', resolve);
+    });
+    if (!error) return;
+    if (Date.now() > deadline) throw new Error(`${host}:${port} not reachable within ${timeoutMs} ms: ${error.message}`);
+    await sleep(250);
+  }
 }
 
 async function forwardToEndpoint(kc: KubeConfig, namespace: string, service: string, portName?: string): Promise<string> {
