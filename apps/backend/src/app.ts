@@ -1,27 +1,11 @@
-import {
-  createHttpMetrics,
-  createLogger,
-  createServiceApp,
-  Lifecycle,
-  readBuildInfo,
-  readPackageVersion,
-  type BuildInfo,
-  type DestinationStream,
-  type ServiceParts,
-  Counter,
-} from '@castle/runtime';
-
+import { Counter, createService, type ServiceDeps, type ServiceParts } from '@castle/runtime';
 import type { BackendConfig } from './config.js';
 import { cachedRfc850Clock } from './rfc850.js';
 
-
-/** What the backend takes from outside, so tests can fix time, chance and output. */
-export interface BackendDeps {
+/** What the backend takes from outside, so tests can fix time, chance, identity and output. */
+export interface BackendDeps extends ServiceDeps {
   readonly now?: () => number;
   readonly random?: () => number;
-  readonly info?: BuildInfo;
-  readonly logDestination?: DestinationStream;
-  readonly runtimeMetrics?: boolean;
 }
 
 /**
@@ -29,11 +13,8 @@ export interface BackendDeps {
  * configured share of requests with `500 ERROR` (or, in legacy mode, `200 ERROR`).
  */
 export function buildBackend(config: BackendConfig, deps: BackendDeps = {}): ServiceParts {
-  const info = deps.info ?? readBuildInfo('backend', readPackageVersion(new URL('../package.json', import.meta.url)));
-  const logger = createLogger(info, config.logLevel, deps.logDestination);
-  const metrics = createHttpMetrics(info, { runtimeMetrics: deps.runtimeMetrics ?? true });
-  const lifecycle = new Lifecycle();
-  const app = createServiceApp({ info, config, logger, metrics, lifecycle });
+  const packageJson = new URL('../package.json', import.meta.url);
+  const { app, info, logger, metrics, lifecycle } = createService('backend', packageJson, config, deps);
 
   const clock = cachedRfc850Clock(deps.now);
   const random = deps.random ?? Math.random;

@@ -1,16 +1,4 @@
-import {
-  childTraceparent,
-  createHttpMetrics,
-  createLogger,
-  createServiceApp,
-  HttpError,
-  Lifecycle,
-  readBuildInfo,
-  readPackageVersion,
-  type BuildInfo,
-  type DestinationStream,
-  type ServiceParts,
-} from '@castle/runtime';
+import { childTraceparent, createService, HttpError, type ServiceDeps, type ServiceParts } from '@castle/runtime';
 import accepts from 'accepts';
 import type { FastifyRequest } from 'fastify';
 import { BackendClient, BackendError } from './backend-client.js';
@@ -21,10 +9,7 @@ import { renderPage } from './page.js';
 
 
 /** What www takes from outside, so tests can fix identity, output and the crash. */
-export interface WwwDeps {
-  readonly info?: BuildInfo;
-  readonly logDestination?: DestinationStream;
-  readonly runtimeMetrics?: boolean;
+export interface WwwDeps extends ServiceDeps {
   /** What WWW_CRASH_ON_BACKEND_ERROR does; exits the process with status 1 by default. */
   readonly crash?: () => void;
 }
@@ -59,11 +44,8 @@ export function upstreamError(err: BackendError, breakerResetMs: number): HttpEr
  * HTML page to clients that prefer HTML, within the instance's capacity.
  */
 export function buildWww(config: WwwConfig, deps: WwwDeps = {}): ServiceParts {
-  const info = deps.info ?? readBuildInfo('www', readPackageVersion(new URL('../package.json', import.meta.url)));
-  const logger = createLogger(info, config.logLevel, deps.logDestination);
-  const httpMetrics = createHttpMetrics(info, { runtimeMetrics: deps.runtimeMetrics ?? true });
-  const lifecycle = new Lifecycle();
-  const app = createServiceApp({ info, config, logger, metrics: httpMetrics, lifecycle });
+  const packageJson = new URL('../package.json', import.meta.url);
+  const { app, info, logger, metrics: httpMetrics, lifecycle } = createService('www', packageJson, config, deps);
 
   const limiter = new CapacityLimiter({
     ratePerSecond: config.capacityRps,

@@ -1,11 +1,12 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Counter, Histogram } from 'prom-client';
 import { errorBody, HttpError } from './errors.js';
-import type { Lifecycle } from './lifecycle.js';
-import type { Logger } from './logger.js';
-import type { HttpMetrics } from './metrics.js';
+import { Lifecycle } from './lifecycle.js';
+import { createLogger, type DestinationStream, type Logger } from './logger.js';
+import { createHttpMetrics, type HttpMetrics } from './metrics.js';
+import type { LogLevel } from './service-config.js';
 import { continueTrace, requestIdFrom, type TraceContext } from './trace.js';
-import type { BuildInfo } from './version.js';
+import { readBuildInfo, readPackageVersion, type BuildInfo } from './version.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -174,4 +175,30 @@ function registerOperationalRoutes(app: FastifyInstance, { info, metrics, lifecy
     const body = await metrics.registry.metrics();
     return reply.header('cache-control', 'no-store').type(metrics.registry.contentType).send(body);
   });
+}
+
+/** What a service takes from outside, so tests can fix its identity and capture its output. */
+export interface ServiceDeps {
+  readonly info?: BuildInfo;
+  readonly logDestination?: DestinationStream;
+  readonly runtimeMetrics?: boolean;
+}
+
+/**
+ * The parts every service starts from: build info (from the image's variables and the
+ * service's package.json), the logger, the HTTP metrics, the lifecycle and the app with its
+ * HTTP edge. The service then adds its routes.
+ */
+export function createService(
+  name: string,
+  packageJson: URL,
+  config: HttpEdgeConfig & { readonly logLevel: LogLevel },
+  deps: ServiceDeps = {},
+): ServiceAppOptions & { readonly app: FastifyInstance } {
+  const info = deps.info ?? readBuildInfo(name, readPackageVersion(packageJson));
+  const logger = createLogger(info, config.logLevel, deps.logDestination);
+  const metrics = createHttpMetrics(info, { runtimeMetrics: deps.runtimeMetrics ?? true });
+  const lifecycle = new Lifecycle();
+  const parts = { info, config, logger, metrics, lifecycle };
+  return { ...parts, app: createServiceApp(parts) };
 }
