@@ -76,11 +76,16 @@ build_pause() {
   ok "pause: built (static C binary)"
 }
 
+# image_once REF TAR USER BINARY: (re)write TAR only when BINARY is newer
+image_once() {
+  [[ -f $2 && $2 -nt $4 && ${CASTLE_REBUILD:-0} != 1 ]] || image_tar "$@"
+}
+
 build_images() {
   mkdir -p "$IMAGE_DIR"
-  image_tar "$PAUSE_IMAGE" "$IMAGE_DIR/pause.tar" 65535:65535 "$BIN_DIR/pause"
-  image_tar "$COREDNS_IMAGE" "$IMAGE_DIR/coredns.tar" 0:0 "$BIN_DIR/coredns"
-  image_tar "$METRICS_SERVER_IMAGE" "$IMAGE_DIR/metrics-server.tar" 65534:65534 "$BIN_DIR/metrics-server"
+  image_once "$PAUSE_IMAGE" "$IMAGE_DIR/pause.tar" 65535:65535 "$BIN_DIR/pause"
+  image_once "$COREDNS_IMAGE" "$IMAGE_DIR/coredns.tar" 0:0 "$BIN_DIR/coredns"
+  image_once "$METRICS_SERVER_IMAGE" "$IMAGE_DIR/metrics-server.tar" 65534:65534 "$BIN_DIR/metrics-server"
   ok "images: pause, coredns, metrics-server tars in $IMAGE_DIR"
 }
 
