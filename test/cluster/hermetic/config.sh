@@ -147,6 +147,9 @@ healthzBindAddress: 127.0.0.1:10256
 metricsBindAddress: 127.0.0.1:10249
 nodePortAddresses: ["$NODE_IP/32"]
 oomScoreAdj: 0
+# program endpoint changes at once (default: at most once a second), so a Service
+# spreads over every Ready pod as soon as a rollout reports them Ready
+iptables: { minSyncPeriod: 0s }
 # leave the kernel's conntrack sysctls alone (the VM may not allow changing them)
 conntrack: { maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s }
 EOF
