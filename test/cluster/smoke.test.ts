@@ -52,7 +52,10 @@ describe('both tiers on a real cluster', () => {
     const names = (tier: string) =>
       pods.items.filter((p) => p.metadata?.labels?.['app.kubernetes.io/name'] === tier).map((p) => p.metadata?.name ?? '');
     const seen = new Set<string>();
-    for (let i = 0; i < 40 && seen.size < 2; i++) {
+    // kube-proxy programs a new endpoint shortly after the pod turns Ready: keep asking, for
+    // a bounded time, until every www pod has answered.
+    const deadline = Date.now() + 20_000;
+    while (seen.size < names('www').length && Date.now() < deadline) {
       // A new connection each time, so kube-proxy picks an endpoint per request.
       const res = await request(`${www}/`, { headers: { accept: 'text/html', connection: 'close' } });
       const page = await res.body.text();
