@@ -97,7 +97,7 @@ export function createServiceApp(options: ServiceAppOptions): FastifyInstance {
   });
 
   app.addHook('onRequest', (request, reply, done) => {
-    metrics.inFlight.inc();
+    metrics.inFlight.count += 1;
     request.trace = continueTrace(request.headers.traceparent);
     void reply.header('x-request-id', request.id);
     // While draining, tell keep-alive clients to reconnect, so they move to another instance.
@@ -106,7 +106,7 @@ export function createServiceApp(options: ServiceAppOptions): FastifyInstance {
   });
 
   app.addHook('onResponse', (request, reply, done) => {
-    metrics.inFlight.dec();
+    metrics.inFlight.count -= 1;
     const route = request.routeOptions.url ?? 'unmatched';
     const seconds = reply.elapsedTime / 1000;
     record(request.method, route, reply.statusCode, seconds);

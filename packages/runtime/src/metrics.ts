@@ -9,7 +9,8 @@ export interface HttpMetrics {
   readonly registry: Registry;
   readonly requests: Counter<'method' | 'route' | 'status_code'>;
   readonly duration: Histogram<'method' | 'route' | 'status_code'>;
-  readonly inFlight: Gauge;
+  /** Requests received and not yet answered; read by the gauge at scrape time. */
+  readonly inFlight: { count: number };
 }
 
 /**
@@ -26,6 +27,16 @@ export function createHttpMetrics(info: BuildInfo, options: { readonly runtimeMe
     registers: [registry],
   });
   build.set({ service: info.service, version: info.version, git_sha: info.gitSha }, 1);
+  // A plain counter on the hot path; prom-client reads it only when scraped.
+  const inFlight = { count: 0 };
+  new Gauge({
+    name: 'http_requests_in_flight',
+    help: 'HTTP requests received and not yet answered.',
+    registers: [registry],
+    collect() {
+      this.set(inFlight.count);
+    },
+  });
   return {
     registry,
     requests: new Counter({
@@ -41,11 +52,7 @@ export function createHttpMetrics(info: BuildInfo, options: { readonly runtimeMe
       buckets: latencyBuckets,
       registers: [registry],
     }),
-    inFlight: new Gauge({
-      name: 'http_requests_in_flight',
-      help: 'HTTP requests received and not yet answered.',
-      registers: [registry],
-    }),
+    inFlight,
   };
 }
 
