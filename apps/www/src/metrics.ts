@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, latencyBuckets, type Registry } from '@castle/runtime';
+import { FastCounter, FastHistogram, Gauge, latencyBuckets, type Registry } from '@castle/runtime';
 import type { CallOutcome, TryOutcome } from './backend-client.js';
 import type { CapacityLimiter, ShedReason } from './limiter.js';
 
@@ -53,40 +53,36 @@ export function createWwwMetrics(
       this.set(sources.breakerState());
     },
   });
-  const wait = new Histogram({
+  const wait = new FastHistogram(registry, {
     name: 'www_limiter_wait_seconds',
     help: 'Time admitted requests waited for capacity.',
+    labelNames: [],
     buckets: latencyBuckets,
-    registers,
-  });
-  const shed = new Counter({
+  }).series();
+  const shed = new FastCounter(registry, {
     name: 'www_shed_total',
     help: 'Requests shed with 503, by reason (rate: over capacity; concurrency: too many held).',
     labelNames: ['reason'],
-    registers,
   });
-  const tries = new Histogram({
+  const tries = new FastHistogram(registry, {
     name: 'www_backend_try_duration_seconds',
     help: 'Duration of each try at the backend, by outcome.',
     labelNames: ['outcome'],
     buckets: latencyBuckets,
-    registers,
   });
-  const calls = new Counter({
+  const calls = new FastCounter(registry, {
     name: 'www_backend_calls_total',
     help: 'Backend calls after retries, by final outcome.',
     labelNames: ['outcome'],
-    registers,
   });
-  const retries = new Counter({ name: 'www_backend_retries_total', help: 'Retries of failed backend tries.', registers });
-  // Both series exist from the start, so rate() and alerts see zero rather than no data.
-  for (const reason of ['rate', 'concurrency']) shed.inc({ reason }, 0);
-  // Labelled children are looked up once per label value, not hashed on every request.
-  const shedBy = memo((reason: string) => shed.labels(reason));
-  const triesBy = memo((outcome: string) => tries.labels(outcome));
-  const callsBy = memo((outcome: string) => calls.labels(outcome));
+  const retries = new FastCounter(registry, { name: 'www_backend_retries_total', help: 'Retries of failed backend tries.', labelNames: [] }).series();
+  // Series are bound once per label value; the shed series exist from the start, so rate()
+  // and alerts see zero rather than no data.
+  const shedBy = { rate: shed.series('rate'), concurrency: shed.series('concurrency') };
+  const triesBy = memo((outcome: string) => tries.series(outcome));
+  const callsBy = memo((outcome: string) => calls.series(outcome));
   return {
-    shed: (reason) => shedBy(reason).inc(),
+    shed: (reason) => shedBy[reason].inc(),
     waited: (seconds) => wait.observe(seconds),
     backendTry: (outcome, seconds) => triesBy(outcome).observe(seconds),
     backendCall: (outcome) => callsBy(outcome).inc(),

@@ -1,5 +1,6 @@
 export * from './config.js';
 export * from './errors.js';
+export * from './fast-metrics.js';
 export * from './http-app.js';
 export * from './lifecycle.js';
 export * from './logger.js';
