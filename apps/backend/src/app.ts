@@ -1,4 +1,4 @@
-import { Counter, createService, type ServiceDeps, type ServiceParts } from '@castle/runtime';
+import { createService, FastCounter, type ServiceDeps, type ServiceParts } from '@castle/runtime';
 import type { BackendConfig } from './config.js';
 import { cachedRfc850Clock } from './rfc850.js';
 
@@ -18,11 +18,11 @@ export function buildBackend(config: BackendConfig, deps: BackendDeps = {}): Ser
 
   const clock = cachedRfc850Clock(deps.now);
   const random = deps.random ?? Math.random;
-  const injected = new Counter({
+  const injected = new FastCounter(metrics.registry, {
     name: 'backend_injected_errors_total',
     help: 'Requests failed on purpose (BACKEND_ERROR_RATE).',
-    registers: [metrics.registry],
-  });
+    labelNames: [],
+  }).series();
   const errorStatus = config.legacyErrors ? 200 : 500;
 
   app.get('/', (_request, reply) => {

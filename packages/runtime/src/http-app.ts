@@ -106,15 +106,15 @@ export function createServiceApp(options: ServiceAppOptions): FastifyInstance {
   app.addHook('onResponse', (request, reply, done) => {
     metrics.inFlight.count -= 1;
     const route = request.routeOptions.url ?? 'unmatched';
-    const seconds = reply.elapsedTime / 1000;
-    record(request.method, route, reply.statusCode, seconds);
+    const ms = reply.elapsedTime;
+    record(request.method, route, reply.statusCode, ms / 1000);
     request.log.info(
       {
         req_id: request.id,
         method: request.method,
         path: request.url,
         status: reply.statusCode,
-        duration_ms: Math.round(reply.elapsedTime * 1000) / 1000,
+        duration_ms: Math.round(ms * 1000) / 1000,
         remote_address: request.ip,
         trace_id: request.trace.traceId,
         ...reply.logFields,

@@ -57,5 +57,6 @@ export function createHttpMetrics(info: BuildInfo, options: { readonly runtimeMe
   };
 }
 
-// Services define their own metrics with the same prom-client the registry comes from.
-export { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+// Services define gauges read at scrape time with the same prom-client the registry comes
+// from; counters and histograms they bump per request are FastCounter and FastHistogram.
+export { Gauge, type Registry } from 'prom-client';
