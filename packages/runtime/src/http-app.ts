@@ -1,4 +1,5 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { accessLogWriter, type AccessLogWriter, type ExtraFields } from './access-log.js';
 import type { CounterSeries, HistogramSeries } from './fast-metrics.js';
 import { errorBody, HttpError } from './errors.js';
 import { Lifecycle } from './lifecycle.js';
@@ -15,7 +16,7 @@ declare module 'fastify' {
   }
   interface FastifyReply {
     /** Extra fields for this request's completion log line (e.g. the upstream outcome). */
-    logFields: Record<string, unknown> | null;
+    logFields: ExtraFields | null;
   }
 }
 
@@ -35,20 +36,75 @@ export interface ServiceAppOptions {
   readonly lifecycle: Lifecycle;
 }
 
-/** Binds each (method, route, status) series once: a request then costs one map lookup and two additions. */
+/** Binds each (route, method, status) series once: a request then costs three map lookups and two additions. */
 function requestRecorder(metrics: HttpMetrics) {
-  const children = new Map<string, { count: CounterSeries; time: HistogramSeries }>();
+  type Series = { readonly count: CounterSeries; readonly time: HistogramSeries };
+  const byRoute = new Map<string, Map<string, Map<number, Series>>>();
   return (method: string, route: string, status: number, seconds: number): void => {
-    const key = `${method} ${status} ${route}`;
-    let child = children.get(key);
-    if (!child) {
+    let byMethod = byRoute.get(route);
+    if (!byMethod) byRoute.set(route, (byMethod = new Map()));
+    let byStatus = byMethod.get(method);
+    if (!byStatus) byMethod.set(method, (byStatus = new Map()));
+    let series = byStatus.get(status);
+    if (!series) {
       const labels = [method, route, String(status)];
-      child = { count: metrics.requests.series(...labels), time: metrics.duration.series(...labels) };
-      children.set(key, child);
+      series = { count: metrics.requests.series(...labels), time: metrics.duration.series(...labels) };
+      byStatus.set(status, series);
     }
-    child.count.inc();
-    child.time.observe(seconds);
+    series.count.inc();
+    series.time.observe(seconds);
   };
+}
+
+/**
+ * Castle's per-request observation, plugged in where Fastify reports a request's start and
+ * end (its log controller) rather than as onRequest/onResponse hooks, which would add two
+ * hook chains to every request. Fastify calls `incomingRequest` for every routed request
+ * (404s included) and `requestCompleted` when the response has been handed to the socket.
+ * Fastify's own diagnostics (stream and serializer errors) are still logged by the parent.
+ */
+class RequestObserver extends LogController {
+  readonly #metrics: HttpMetrics;
+  readonly #lifecycle: Lifecycle;
+  readonly #record: ReturnType<typeof requestRecorder>;
+  readonly #access: AccessLogWriter;
+
+  constructor(logger: Logger, metrics: HttpMetrics, lifecycle: Lifecycle) {
+    super({ requestIdLogLabel: 'req_id' });
+    this.#metrics = metrics;
+    this.#lifecycle = lifecycle;
+    this.#record = requestRecorder(metrics);
+    this.#access = accessLogWriter(logger);
+  }
+
+  override incomingRequest(request: FastifyRequest, reply: FastifyReply): void {
+    this.#metrics.inFlight.count += 1;
+    request.trace = continueTrace(request.headers.traceparent);
+    void reply.header('x-request-id', request.id);
+    // While draining, tell keep-alive clients to reconnect, so they move to another instance.
+    if (this.#lifecycle.draining) void reply.header('connection', 'close');
+  }
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    this.#metrics.inFlight.count -= 1;
+    const ms = reply.elapsedTime;
+    const status = reply.statusCode;
+    this.#record(request.method, request.routeOptions.url ?? 'unmatched', status, ms / 1000);
+    const fields = {
+      req_id: request.id,
+      method: request.method,
+      path: request.url,
+      status,
+      duration_ms: Math.round(ms * 1000) / 1000,
+      remote_address: request.ip,
+      trace_id: request.trace.traceId,
+    };
+    if (error) request.log.error({ ...fields, ...reply.logFields, err: error }, 'request failed');
+    else this.#access(fields, reply.logFields, 'request completed');
+  }
+
+  /** The 404 handler answers and the completion line records it; no second line. */
+  override routeNotFound(): void {}
 }
 
 /**
@@ -65,7 +121,7 @@ export function createServiceApp(options: ServiceAppOptions): FastifyInstance {
     // One logger for every request (the completion line names the request id itself):
     // a pino child per request would cost more than the line it writes.
     childLoggerFactory: (logger) => logger,
-    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'req_id' }),
+    logController: new RequestObserver(logger, metrics, lifecycle),
     requestIdHeader: false,
     genReqId: (req) => requestIdFrom(req.headers['x-request-id']),
     requestTimeout: config.requestTimeoutMs,
@@ -81,7 +137,6 @@ export function createServiceApp(options: ServiceAppOptions): FastifyInstance {
   });
   app.server.headersTimeout = Math.min(config.headersTimeoutMs, config.requestTimeoutMs);
 
-  const record = requestRecorder(metrics);
   const allowed = new Map<string, Set<string>>();
 
   app.decorateRequest('trace', null as unknown as TraceContext);
@@ -92,36 +147,6 @@ export function createServiceApp(options: ServiceAppOptions): FastifyInstance {
     const set = allowed.get(route.url) ?? new Set<string>();
     for (const m of methods) set.add(m);
     allowed.set(route.url, set);
-  });
-
-  app.addHook('onRequest', (request, reply, done) => {
-    metrics.inFlight.count += 1;
-    request.trace = continueTrace(request.headers.traceparent);
-    void reply.header('x-request-id', request.id);
-    // While draining, tell keep-alive clients to reconnect, so they move to another instance.
-    if (lifecycle.draining) void reply.header('connection', 'close');
-    done();
-  });
-
-  app.addHook('onResponse', (request, reply, done) => {
-    metrics.inFlight.count -= 1;
-    const route = request.routeOptions.url ?? 'unmatched';
-    const ms = reply.elapsedTime;
-    record(request.method, route, reply.statusCode, ms / 1000);
-    request.log.info(
-      {
-        req_id: request.id,
-        method: request.method,
-        path: request.url,
-        status: reply.statusCode,
-        duration_ms: Math.round(ms * 1000) / 1000,
-        remote_address: request.ip,
-        trace_id: request.trace.traceId,
-        ...reply.logFields,
-      },
-      'request completed',
-    );
-    done();
   });
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, request, reply) => {

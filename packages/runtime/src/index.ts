@@ -1,3 +1,4 @@
+export * from './access-log.js';
 export * from './config.js';
 export * from './errors.js';
 export * from './fast-metrics.js';

@@ -18,7 +18,7 @@ export function createLogger(info: BuildInfo, level: LogLevel, destination?: Des
   // Lines are written in batches of 4 KiB or every 100 ms, whichever comes first: a write
   // call per line would double the system calls of a busy service. pino flushes what is
   // pending when the process exits.
-  return pino(options, destination ?? pino.destination({ dest: 1, sync: false, minLength: 4096, periodicFlush: 100 }));
+  return pino(options, destination ?? pino.destination({ dest: 1, sync: true, minLength: 4096, periodicFlush: 100 }));
 }
 
 /** pino's ISO `time` field, formatted once per millisecond rather than once per line. */

@@ -12,17 +12,20 @@ const traceparentPattern = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 const zeroTrace = '0'.repeat(32);
 const zeroSpan = '0'.repeat(16);
 
-// Ids are cut from a pool of random bytes refilled 4 KiB at a time: one getrandom call
-// serves about 170 requests instead of two per request.
-const pool = Buffer.alloc(4096);
-let poolOffset = pool.length;
+// Ids are cut from a pool of random bytes refilled 4 KiB at a time and hex-encoded once per
+// refill: one getrandom call and one encoding serve about 170 requests.
+const poolBytes = 4096;
+const pool = Buffer.alloc(poolBytes);
+let poolHex = '';
+let poolOffset = poolBytes;
 
 function randomHex(bytes: number): string {
-  if (poolOffset + bytes > pool.length) {
+  if (poolOffset + bytes > poolBytes) {
     randomFillSync(pool);
+    poolHex = pool.toString('hex');
     poolOffset = 0;
   }
-  const hex = pool.toString('hex', poolOffset, poolOffset + bytes);
+  const hex = poolHex.slice(poolOffset * 2, (poolOffset + bytes) * 2);
   poolOffset += bytes;
   return hex;
 }

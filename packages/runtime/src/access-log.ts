@@ -1,0 +1,64 @@
+import { pino } from 'pino';
+import type { DestinationStream, Logger } from './logger.js';
+
+/** The fields of every request's completion line, in the order they are written. */
+export interface AccessFields {
+  readonly req_id: string;
+  readonly method: string;
+  readonly path: string;
+  readonly status: number;
+  readonly duration_ms: number;
+  readonly remote_address: string | undefined;
+  readonly trace_id: string;
+}
+
+/** What a route adds to its completion line: flat values only (string, number, boolean). */
+export type ExtraFields = Readonly<Record<string, string | number | boolean | undefined>>;
+
+/** Writes one request's completion line at `info`, or nothing when `info` is off. */
+export type AccessLogWriter = (fields: AccessFields, extra: ExtraFields | null, msg: string) => void;
+
+// JSON.stringify is needed only for strings with quotes, backslashes, control characters or
+// surrogates; everything else is written as it is (ids, methods, addresses, most paths).
+const needsEscape = /[\u0000-\u001f"\\\ud800-\udfff]/;
+
+function str(value: string): string {
+  return needsEscape.test(value) ? JSON.stringify(value) : `"${value}"`;
+}
+
+function json(value: string | number | boolean): string {
+  if (typeof value === 'string') return str(value);
+  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : 'null';
+  return value ? 'true' : 'false';
+}
+
+/**
+ * The writer of the one line every request logs. The line is what `logger.info(fields, msg)`
+ * would write — the same level, time, bindings and destination, so it interleaves with the
+ * logger's other lines and parses to the same object — but it is built from a fixed template
+ * instead of pino's generic walk over the object, which costs three to four times as much
+ * and, on the cheapest route, a twentieth of the request's CPU time.
+ */
+export function accessLogWriter(logger: Logger): AccessLogWriter {
+  const internal = logger as unknown as Record<symbol, unknown>;
+  const { lsCacheSym, timeSym, chindingsSym, streamSym } = pino.symbols;
+  const info = logger.levels.values.info ?? 30;
+  return (f, extra, msg) => {
+    if (!logger.isLevelEnabled('info')) return;
+    const level = (internal[lsCacheSym] as Record<number, string>)[info] ?? '';
+    const time = (internal[timeSym] as () => string)();
+    const bindings = internal[chindingsSym] as string;
+    let line =
+      `${level}${time}${bindings},"req_id":${str(f.req_id)},"method":${str(f.method)},"path":${str(f.path)}` +
+      `,"status":${json(f.status)},"duration_ms":${json(f.duration_ms)}` +
+      (f.remote_address === undefined ? '' : `,"remote_address":${str(f.remote_address)}`) +
+      `,"trace_id":${str(f.trace_id)}`;
+    if (extra !== null) {
+      for (const key in extra) {
+        const value = extra[key];
+        if (value !== undefined) line += `,${str(key)}:${json(value)}`;
+      }
+    }
+    (internal[streamSym] as DestinationStream).write(`${line},"msg":${str(msg)}}\n`);
+  };
+}
