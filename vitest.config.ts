@@ -7,7 +7,9 @@ import { defineConfig } from 'vitest/config';
  */
 const shared = {
   // Workspace packages resolve to their TypeScript sources, so unit tests need no build.
+  // Tests run in Vite's server-side environment, which takes its own resolve conditions.
   resolve: { conditions: ['castle-source'] },
+  ssr: { resolve: { conditions: ['castle-source'] } },
 };
 
 export default defineConfig({
