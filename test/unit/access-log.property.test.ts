@@ -1,4 +1,4 @@
-import { accessLogWriter, createLogger, type AccessFields, type BuildInfo, type ExtraFields, type LogLevel } from '@castle/runtime';
+import { accessLogWriter, createLogger, isoTimeField, type AccessFields, type BuildInfo, type ExtraFields, type LogLevel } from '@castle/runtime';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
@@ -18,14 +18,17 @@ const text = fc.oneof(
   fc.string({ unit: fc.constantFrom('"', '\\', '\n', '\u0000', '\u001f', '\u2028', 'a', 'é', '😀') }),
   fc.string({ unit: 'grapheme-ascii', minLength: 90, maxLength: 140 }),
 );
+// What the edge puts in the fields it writes unescaped: request ids as requestIdFrom keeps
+// or makes them, HTTP method tokens, IP addresses and hex trace ids.
+const token = (chars: string, max: number) => fc.string({ unit: fc.constantFrom(...chars), minLength: 1, maxLength: max });
 const fields: fc.Arbitrary<AccessFields> = fc.record({
-  req_id: text,
-  method: fc.constantFrom('GET', 'HEAD', 'POST'),
+  req_id: fc.oneof(token('ABCXYZabcxyz0189._:-', 128), fc.uuid()),
+  method: fc.oneof(fc.constantFrom('GET', 'HEAD', 'POST'), token("!#$%&'*+-.^_`|~ABCZ09", 20)),
   path: text,
   status: fc.integer({ min: 100, max: 599 }),
   duration_ms: fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.constantFrom(0, -0, 0.001, 1e21, Number.NaN, Infinity)),
-  remote_address: fc.option(text, { nil: undefined }),
-  trace_id: text,
+  remote_address: fc.option(fc.oneof(fc.ipV4(), fc.ipV6()), { nil: undefined }),
+  trace_id: token('0123456789abcdef', 32),
 });
 const extra: fc.Arbitrary<ExtraFields | null> = fc.option(
   fc.dictionary(
@@ -74,5 +77,32 @@ describe('accessLogWriter', () => {
     logger.level = 'info';
     accessLogWriter(logger)({ req_id: 'r', method: 'GET', path: '/', status: 200, duration_ms: 1, remote_address: '::1', trace_id: 't' }, null, 'm');
     expect(chunks).toHaveLength(1);
+  });
+});
+
+describe('isoTimeField', () => {
+  it('writes the time exactly as toISOString does, for any time and in any order', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: Date.parse('9999-12-31T23:59:59.999Z') }), { minLength: 1, maxLength: 20 }), (times) => {
+        let i = 0;
+        const field = isoTimeField(() => times[i] ?? 0);
+        for (i = 0; i < times.length; i++) {
+          expect(field()).toBe(`,"time":"${new Date(times[i] ?? 0).toISOString()}"`);
+        }
+      }),
+    );
+  });
+
+  it('follows a clock through millisecond and second boundaries', () => {
+    let now = Date.parse('2026-12-31T23:59:59.998Z');
+    const field = isoTimeField(() => now);
+    const seen: string[] = [];
+    for (let k = 0; k < 4; k++, now++) seen.push(field());
+    expect(seen).toEqual([
+      ',"time":"2026-12-31T23:59:59.998Z"',
+      ',"time":"2026-12-31T23:59:59.999Z"',
+      ',"time":"2027-01-01T00:00:00.000Z"',
+      ',"time":"2027-01-01T00:00:00.001Z"',
+    ]);
   });
 });

@@ -140,7 +140,8 @@ export class BackendClient {
         tries += 1;
         return this.#try(context);
       });
-      return { ...answer, tries };
+      answer.tries = tries;
+      return answer;
     } catch (err) {
       if (err instanceof BrokenCircuitError) {
         throw new BackendError('circuit_open', 'backend unavailable (circuit open)', { cause: err });
@@ -149,14 +150,14 @@ export class BackendClient {
     }
   }
 
-  async #try(context: CallContext): Promise<Omit<BackendAnswer, 'tries'>> {
+  async #try(context: CallContext): Promise<{ -readonly [K in keyof BackendAnswer]: BackendAnswer[K] }> {
     const started = performance.now();
     let outcome: TryOutcome = 'ok';
     try {
       const res = await this.#pool.request({
         path: this.#path,
         method: 'GET',
-        headers: { 'x-request-id': context.requestId, traceparent: context.traceparent, accept: 'text/plain' },
+        headers: { 'x-request-id': context.requestId, traceparent: context.traceparent },
         // undici's own timers (no AbortSignal and timer per request): the limit applies to
         // the connection, the response head and the body, each.
         headersTimeout: this.#options.timeoutMs,
@@ -171,7 +172,7 @@ export class BackendClient {
         throw new BackendError('error_body', 'backend answered 200 ERROR', { status: res.statusCode });
       }
       const instance = res.headers['x-castle-instance'];
-      return { body, instance: typeof instance === 'string' ? instance : undefined };
+      return { body, instance: typeof instance === 'string' ? instance : undefined, tries: 0 };
     } catch (err) {
       const failure = classify(err);
       outcome = failure.outcome as TryOutcome;

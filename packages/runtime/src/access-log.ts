@@ -1,7 +1,12 @@
 import { pino } from 'pino';
 import type { DestinationStream, Logger } from './logger.js';
 
-/** The fields of every request's completion line, in the order they are written. */
+/**
+ * The fields of every request's completion line, in the order they are written. The edge
+ * guarantees that `req_id`, `method`, `remote_address` and `trace_id` hold only characters
+ * that need no escaping in JSON (a validated or generated id, an HTTP token, an IP address,
+ * hex), so they are written as they are; `path` and the extra fields are escaped as needed.
+ */
 export interface AccessFields {
   readonly req_id: string;
   readonly method: string;
@@ -49,10 +54,10 @@ export function accessLogWriter(logger: Logger): AccessLogWriter {
     const time = (internal[timeSym] as () => string)();
     const bindings = internal[chindingsSym] as string;
     let line =
-      `${level}${time}${bindings},"req_id":${str(f.req_id)},"method":${str(f.method)},"path":${str(f.path)}` +
+      `${level}${time}${bindings},"req_id":"${f.req_id}","method":"${f.method}","path":${str(f.path)}` +
       `,"status":${json(f.status)},"duration_ms":${json(f.duration_ms)}` +
-      (f.remote_address === undefined ? '' : `,"remote_address":${str(f.remote_address)}`) +
-      `,"trace_id":${str(f.trace_id)}`;
+      (f.remote_address === undefined ? '' : `,"remote_address":"${f.remote_address}"`) +
+      `,"trace_id":"${f.trace_id}"`;
     if (extra !== null) {
       for (const key in extra) {
         const value = extra[key];
