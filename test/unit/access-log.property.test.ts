@@ -1,4 +1,4 @@
-import { accessLogWriter, createLogger, isoTimeField, type AccessFields, type BuildInfo, type ExtraFields, type LogLevel } from '@castle/runtime';
+import { accessLogWriter, createLogger, isoTimeField, millisFromMicros, type AccessFields, type BuildInfo, type ExtraFields, type LogLevel } from '@castle/runtime';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
@@ -26,7 +26,7 @@ const fields: fc.Arbitrary<AccessFields> = fc.record({
   method: fc.oneof(fc.constantFrom('GET', 'HEAD', 'POST'), token("!#$%&'*+-.^_`|~ABCZ09", 20)),
   path: text,
   status: fc.integer({ min: 100, max: 599 }),
-  duration_ms: fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.constantFrom(0, -0, 0.001, 1e21, Number.NaN, Infinity)),
+  duration_us: fc.oneof(fc.nat(), fc.integer({ min: 0, max: 1e13 }), fc.constantFrom(0, 1, 999, 1000, 1001, 1e15, -1, 0.5, Number.NaN, Infinity)),
   remote_address: fc.option(fc.oneof(fc.ipV4(), fc.ipV6()), { nil: undefined }),
   trace_id: token('0123456789abcdef', 32),
 });
@@ -54,7 +54,9 @@ describe('accessLogWriter', () => {
         const ours = rawLogger();
         const theirs = rawLogger();
         accessLogWriter(ours.logger)(f, x, msg);
-        theirs.logger.info({ ...f, ...x }, msg);
+        const { duration_us, ...rest } = f;
+        const pinoFields = { req_id: rest.req_id, method: rest.method, path: rest.path, status: rest.status, duration_ms: duration_us / 1000 };
+        theirs.logger.info({ ...pinoFields, remote_address: rest.remote_address, trace_id: rest.trace_id, ...x }, msg);
         expect(ours.chunks).toEqual(theirs.chunks);
       }),
       { numRuns: 500 },
@@ -64,7 +66,7 @@ describe('accessLogWriter', () => {
   it('writes valid JSON that keeps lone surrogates, which pino would pass through raw', () => {
     const { logger, chunks } = rawLogger();
     const path = '/a\ud800b';
-    accessLogWriter(logger)({ req_id: 'r', method: 'GET', path, status: 200, duration_ms: 1, remote_address: undefined, trace_id: 't' }, { x: '\udfff' }, 'm');
+    accessLogWriter(logger)({ req_id: 'r', method: 'GET', path, status: 200, duration_us: 1, remote_address: undefined, trace_id: 't' }, { x: '\udfff' }, 'm');
     const line = JSON.parse(chunks.join('')) as Record<string, unknown>;
     expect(line).toMatchObject({ level: 'info', service: 'demo', path, x: '\udfff', msg: 'm', time: '2026-11-27T06:41:14.123Z' });
     expect(chunks.join('')).toMatch(/\n$/);
@@ -72,10 +74,10 @@ describe('accessLogWriter', () => {
 
   it('writes nothing when the logger is above info', () => {
     const { logger, chunks } = rawLogger('warn');
-    accessLogWriter(logger)({ req_id: 'r', method: 'GET', path: '/', status: 200, duration_ms: 1, remote_address: '::1', trace_id: 't' }, null, 'm');
+    accessLogWriter(logger)({ req_id: 'r', method: 'GET', path: '/', status: 200, duration_us: 1, remote_address: '::1', trace_id: 't' }, null, 'm');
     expect(chunks).toEqual([]);
     logger.level = 'info';
-    accessLogWriter(logger)({ req_id: 'r', method: 'GET', path: '/', status: 200, duration_ms: 1, remote_address: '::1', trace_id: 't' }, null, 'm');
+    accessLogWriter(logger)({ req_id: 'r', method: 'GET', path: '/', status: 200, duration_us: 1, remote_address: '::1', trace_id: 't' }, null, 'm');
     expect(chunks).toHaveLength(1);
   });
 });
@@ -104,5 +106,17 @@ describe('isoTimeField', () => {
       ',"time":"2027-01-01T00:00:00.000Z"',
       ',"time":"2027-01-01T00:00:00.001Z"',
     ]);
+  });
+});
+
+describe('millisFromMicros', () => {
+  it('writes microseconds as milliseconds exactly as String(us / 1000) does', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.nat(), fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }), fc.double(), fc.integer({ min: -1e6, max: -1 })), (us) => {
+        expect(millisFromMicros(us)).toBe(JSON.stringify(us / 1000) ?? 'null');
+      }),
+      { numRuns: 2000 },
+    );
+    expect([0, 1, 10, 100, 120, 1000, 1500, 123456].map(millisFromMicros)).toEqual(['0', '0.001', '0.01', '0.1', '0.12', '1', '1.5', '123.456']);
   });
 });

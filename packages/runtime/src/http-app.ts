@@ -95,11 +95,14 @@ class RequestObserver extends LogController {
       method: request.method,
       path: request.url,
       status,
-      duration_ms: Math.round(ms * 1000) / 1000,
+      duration_us: Math.round(ms * 1000),
       remote_address: request.ip,
       trace_id: request.trace.traceId,
     };
-    if (error) request.log.error({ ...fields, ...reply.logFields, err: error }, 'request failed');
+    if (error) {
+      const { duration_us, ...rest } = fields;
+      request.log.error({ ...rest, duration_ms: duration_us / 1000, ...reply.logFields, err: error }, 'request failed');
+    }
     else this.#access(fields, reply.logFields, 'request completed');
   }
 
