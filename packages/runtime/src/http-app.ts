@@ -42,9 +42,9 @@ function requestRecorder(metrics: HttpMetrics) {
   const byRoute = new Map<string, Map<string, Map<number, Series>>>();
   return (method: string, route: string, status: number, seconds: number): void => {
     let byMethod = byRoute.get(route);
-    if (!byMethod) byRoute.set(route, (byMethod = new Map()));
+    if (!byMethod) byRoute.set(route, (byMethod = new Map<string, Map<number, Series>>()));
     let byStatus = byMethod.get(method);
-    if (!byStatus) byMethod.set(method, (byStatus = new Map()));
+    if (!byStatus) byMethod.set(method, (byStatus = new Map<number, Series>()));
     let series = byStatus.get(status);
     if (!series) {
       const labels = [method, route, String(status)];
