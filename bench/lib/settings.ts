@@ -39,12 +39,12 @@ function numberFrom(env: NodeJS.ProcessEnv, name: string, fallback: number, min:
  */
 export function readSettings(env: NodeJS.ProcessEnv = process.env): BenchSettings {
   const problems: string[] = [];
-  const durationS = numberFrom(env, 'BENCH_DURATION_S', 10, 1, 600, problems);
+  const durationS = numberFrom(env, 'BENCH_DURATION_S', 6, 1, 600, problems);
   const warmupS = numberFrom(env, 'BENCH_WARMUP_S', 2, 0, 60, problems);
-  const rounds = Math.round(numberFrom(env, 'BENCH_ROUNDS', 3, 1, 20, problems));
+  const rounds = Math.round(numberFrom(env, 'BENCH_ROUNDS', 5, 1, 20, problems));
   const connections = Math.round(numberFrom(env, 'BENCH_CONNECTIONS', 100, 1, 10_000, problems));
   // The overload check needs enough shed and served samples for a p99: never under 5 s.
-  const overloadS = numberFrom(env, 'BENCH_OVERLOAD_S', Math.min(15, Math.max(5, durationS * 1.5)), 3, 600, problems);
+  const overloadS = numberFrom(env, 'BENCH_OVERLOAD_S', Math.min(15, Math.max(5, durationS * 2.5)), 3, 600, problems);
   const pinRaw = (env.BENCH_PIN ?? 'auto').trim().toLowerCase();
   if (!['auto', '0', '1', 'true', 'false', 'on', 'off'].includes(pinRaw)) {
     problems.push(`BENCH_PIN: must be auto, on or off, got ${JSON.stringify(env.BENCH_PIN)}`);
