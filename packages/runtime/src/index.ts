@@ -4,6 +4,7 @@ export * from './errors.js';
 export * from './fast-metrics.js';
 export * from './http-app.js';
 export * from './lifecycle.js';
+export * from './log-destination.js';
 export * from './logger.js';
 export * from './metrics.js';
 export * from './server.js';

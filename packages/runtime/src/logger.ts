@@ -1,4 +1,5 @@
 import { pino, type Logger, type DestinationStream } from 'pino';
+import { batchedStdout } from './log-destination.js';
 import type { BuildInfo } from './version.js';
 import type { LogLevel } from './service-config.js';
 
@@ -15,12 +16,9 @@ export function createLogger(info: BuildInfo, level: LogLevel, destination?: Des
     timestamp: isoTimeField(),
     formatters: { level: (label: string) => ({ level: label }) },
   };
-  // Lines are written in batches of 4 KiB or every 100 ms, whichever comes first, from this
-  // thread: a write per line would double a busy service's system calls, and pino's
-  // asynchronous mode hands every batch to libuv's thread pool, whose thread hop cost a
-  // quarter of the request's CPU time on the cheapest route. pino flushes what is pending
-  // when the process exits.
-  return pino(options, destination ?? pino.destination({ dest: 1, sync: true, minLength: 4096, periodicFlush: 100 }));
+  // Lines go to standard output in batches of 16 KiB or every 100 ms, and whatever is pending
+  // at exit: see BatchedDestination for why not pino's own destination.
+  return pino(options, destination ?? batchedStdout());
 }
 
 const millis = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
