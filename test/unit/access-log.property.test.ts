@@ -32,7 +32,7 @@ const fields: fc.Arbitrary<AccessFields> = fc.record({
 });
 const extra: fc.Arbitrary<ExtraFields | null> = fc.option(
   fc.dictionary(
-    text.filter((k) => !['req_id', 'method', 'path', 'status', 'duration_ms', 'remote_address', 'trace_id', 'msg', '__proto__'].includes(k)),
+    fc.tuple(token('abcxyz_', 1), fc.string({ unit: fc.constantFrom(...'abcxyz_0189'), maxLength: 23 })).map(([a, b]) => a + b).filter((k) => !['req_id', 'method', 'path', 'status', 'duration_ms', 'remote_address', 'trace_id', 'msg'].includes(k)),
     fc.oneof(text, fc.integer(), fc.double(), fc.boolean(), fc.constant(undefined)),
     { maxKeys: 4 },
   ),

@@ -157,7 +157,8 @@ export class BackendClient {
       const res = await this.#pool.request({
         path: this.#path,
         method: 'GET',
-        headers: { 'x-request-id': context.requestId, traceparent: context.traceparent },
+        // A flat list: undici takes it as it is, where an object is first checked and walked.
+        headers: ['x-request-id', context.requestId, 'traceparent', context.traceparent],
         // undici's own timers (no AbortSignal and timer per request): the limit applies to
         // the connection, the response head and the body, each.
         headersTimeout: this.#options.timeoutMs,

@@ -19,7 +19,10 @@ export interface AccessFields {
   readonly trace_id: string;
 }
 
-/** What a route adds to its completion line: flat values only (string, number, boolean). */
+/**
+ * What a route adds to its completion line: flat values only (string, number, boolean), under
+ * names that are plain identifiers (a letter or `_`, then letters, digits or `_`), written as they are.
+ */
 export type ExtraFields = Readonly<Record<string, string | number | boolean | undefined>>;
 
 /** Writes one request's completion line at `info`, or nothing when `info` is off. */
@@ -79,7 +82,7 @@ export function accessLogWriter(logger: Logger): AccessLogWriter {
     if (extra !== null) {
       for (const key in extra) {
         const value = extra[key];
-        if (value !== undefined) line += `,${str(key)}:${json(value)}`;
+        if (value !== undefined) line += `,"${key}":${json(value)}`;
       }
     }
     const stream = internal[streamSym] as DestinationStream & Partial<Pick<BatchedDestination, 'writeBatched'>>;
