@@ -77,3 +77,44 @@ export async function measureThroughput(
     logBytesPerRequest,
   };
 }
+
+/** One co-scheduled round: both fronts loaded at once, on the same core. */
+export interface CoScheduledRound {
+  /** CPU microseconds per response of each front process over the same window. */
+  readonly baselineCpuUs: number;
+  readonly castleCpuUs: number;
+  readonly baselineRequests: number;
+  readonly castleRequests: number;
+  readonly invalid: boolean;
+}
+
+/**
+ * Loads baseline and castle at the same time, each with its own `connections`, while both
+ * front processes share one core, and returns each one's CPU time per response over the
+ * same window. Whatever the machine does meanwhile (its speed drifts by a quarter from
+ * minute to minute on a shared virtual machine) happens to both alike, so the ratio of the
+ * two costs is the ratio of their one-core capacities, free of that drift.
+ */
+export async function measureCoScheduled(
+  baseline: ThroughputTarget,
+  castle: ThroughputTarget,
+  options: { readonly connections: number; readonly durationS: number; readonly warmupS: number },
+): Promise<CoScheduledRound> {
+  const front = (t: ThroughputTarget) => {
+    const p = t.path[0];
+    if (!p) throw new Error(`${t.label}: no process to measure`);
+    return p;
+  };
+  const [b, c] = [front(baseline), front(castle)];
+  if (options.warmupS > 0) await Promise.all([cannon(baseline.url, options.connections, options.warmupS), cannon(castle.url, options.connections, options.warmupS)]);
+  const before = [readCpuSeconds(b.pid), readCpuSeconds(c.pid)] as const;
+  const [rb, rc] = await Promise.all([cannon(baseline.url, options.connections, options.durationS), cannon(castle.url, options.connections, options.durationS)]);
+  const cpuUs = (pid: number, from: number, requests: number) => (requests > 0 ? ((readCpuSeconds(pid) - from) / requests) * 1e6 : Number.NaN);
+  return {
+    baselineCpuUs: cpuUs(b.pid, before[0], rb.requests),
+    castleCpuUs: cpuUs(c.pid, before[1], rc.requests),
+    baselineRequests: rb.requests,
+    castleRequests: rc.requests,
+    invalid: rb.non2xx + rb.errors + rc.non2xx + rc.errors > 0,
+  };
+}
