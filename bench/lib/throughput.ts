@@ -89,7 +89,7 @@ export interface CoScheduledRound {
 }
 
 /**
- * Loads baseline and castle at the same time, each with its own `connections`, while both
+ * Loads baseline and castle at the same time, each with half of `connections`, while both
  * front processes share one core, and returns each one's CPU time per response over the
  * same window. Whatever the machine does meanwhile (its speed drifts by a quarter from
  * minute to minute on a shared virtual machine) happens to both alike, so the ratio of the
@@ -106,9 +106,12 @@ export async function measureCoScheduled(
     return p;
   };
   const [b, c] = [front(baseline), front(castle)];
-  if (options.warmupS > 0) await Promise.all([cannon(baseline.url, options.connections, options.warmupS), cannon(castle.url, options.connections, options.warmupS)]);
+  // The connections are split between the two, so the load generator (single-threaded, and
+  // sharing the CPU with the servers) does no more work than in a one-at-a-time round.
+  const each = Math.max(1, Math.round(options.connections / 2));
+  if (options.warmupS > 0) await Promise.all([cannon(baseline.url, each, options.warmupS), cannon(castle.url, each, options.warmupS)]);
   const before = [readCpuSeconds(b.pid), readCpuSeconds(c.pid)] as const;
-  const [rb, rc] = await Promise.all([cannon(baseline.url, options.connections, options.durationS), cannon(castle.url, options.connections, options.durationS)]);
+  const [rb, rc] = await Promise.all([cannon(baseline.url, each, options.durationS), cannon(castle.url, each, options.durationS)]);
   const cpuUs = (pid: number, from: number, requests: number) => (requests > 0 ? ((readCpuSeconds(pid) - from) / requests) * 1e6 : Number.NaN);
   return {
     baselineCpuUs: cpuUs(b.pid, before[0], rb.requests),
