@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { accessLogWriter, type AccessLogWriter, type ExtraFields } from './access-log.js';
 import type { CounterSeries, HistogramSeries } from './fast-metrics.js';
@@ -56,12 +57,19 @@ function requestRecorder(metrics: HttpMetrics) {
   };
 }
 
+/** The requests a connection has received and not yet answered (more than one when pipelined). */
+const inProgress = Symbol('castle.inProgress');
+type TrackedSocket = Socket & { [inProgress]?: Set<FastifyReply> };
+
 /**
  * Castle's per-request observation, plugged in where Fastify reports a request's start and
  * end (its log controller) rather than as onRequest/onResponse hooks, which would add two
  * hook chains to every request. Fastify calls `incomingRequest` for every routed request
  * (404s included) and `requestCompleted` when the response has been handed to the socket.
- * Fastify's own diagnostics (stream and serializer errors) are still logged by the parent.
+ * Fastify reports nothing when the client goes away first, so each connection remembers its
+ * unanswered requests and, when it closes, reports them as aborted (status 499, as nginx
+ * does). Fastify's own diagnostics (stream and serializer errors) are still logged by the
+ * parent.
  */
 class RequestObserver extends LogController {
   readonly #metrics: HttpMetrics;
@@ -77,8 +85,20 @@ class RequestObserver extends LogController {
     this.#access = accessLogWriter(logger);
   }
 
+  /** Called for every new connection: reports its unanswered requests when it closes. */
+  watch(socket: TrackedSocket): void {
+    socket.once('close', () => {
+      const pending = socket[inProgress];
+      if (!pending) return;
+      for (const reply of pending) this.#complete(null, reply.request, reply, 499, 'request aborted');
+      pending.clear();
+    });
+  }
+
   override incomingRequest(request: FastifyRequest, reply: FastifyReply): void {
     this.#metrics.inFlight.count += 1;
+    const socket = request.raw.socket as TrackedSocket;
+    (socket[inProgress] ??= new Set()).add(reply);
     request.trace = continueTrace(request.headers.traceparent);
     void reply.header('x-request-id', request.id);
     // While draining, tell keep-alive clients to reconnect, so they move to another instance.
@@ -86,9 +106,14 @@ class RequestObserver extends LogController {
   }
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    // Not when the connection has already reported it as aborted.
+    if ((request.raw.socket as TrackedSocket)[inProgress]?.delete(reply) === false) return;
+    this.#complete(error, request, reply, reply.statusCode, 'request completed');
+  }
+
+  #complete(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply, status: number, msg: string): void {
     this.#metrics.inFlight.count -= 1;
     const ms = reply.elapsedTime;
-    const status = reply.statusCode;
     this.#record(request.method, request.routeOptions.url ?? 'unmatched', status, ms / 1000);
     const fields = {
       req_id: request.id,
@@ -102,8 +127,9 @@ class RequestObserver extends LogController {
     if (error) {
       const { duration_us, ...rest } = fields;
       request.log.error({ ...rest, duration_ms: duration_us / 1000, ...reply.logFields, err: error }, 'request failed');
+    } else {
+      this.#access(fields, reply.logFields, msg);
     }
-    else this.#access(fields, reply.logFields, 'request completed');
   }
 
   /** The 404 handler answers and the completion line records it; no second line. */
@@ -118,13 +144,14 @@ class RequestObserver extends LogController {
  */
 export function createServiceApp(options: ServiceAppOptions): FastifyInstance {
   const { config, logger, metrics, lifecycle } = options;
+  const observer = new RequestObserver(logger, metrics, lifecycle);
   const loggerInstance: FastifyBaseLogger = logger;
   const app = Fastify({
     loggerInstance,
     // One logger for every request (the completion line names the request id itself):
     // a pino child per request would cost more than the line it writes.
     childLoggerFactory: (logger) => logger,
-    logController: new RequestObserver(logger, metrics, lifecycle),
+    logController: observer,
     requestIdHeader: false,
     genReqId: (req) => requestIdFrom(req.headers['x-request-id']),
     requestTimeout: config.requestTimeoutMs,
@@ -139,6 +166,7 @@ export function createServiceApp(options: ServiceAppOptions): FastifyInstance {
     return503OnClosing: true,
   });
   app.server.headersTimeout = Math.min(config.headersTimeoutMs, config.requestTimeoutMs);
+  app.server.on('connection', (socket: Socket) => observer.watch(socket));
 
   const allowed = new Map<string, Set<string>>();
 

@@ -1,3 +1,5 @@
+import type { AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { errorBody, HttpError } from '../src/index.js';
 import { demoApp, info } from './fixture.js';
@@ -84,6 +86,45 @@ describe('the HTTP edge', () => {
     expect(res.body).toContain('http_request_duration_seconds_count{method="GET",route="/hello",status_code="200"} 2');
     expect(res.body).toContain('http_requests_in_flight 1');
     expect(res.body).toContain('castle_build_info{service="demo",version="1.2.3",git_sha="abc1234"} 1');
+  });
+
+  it('reports a request whose client went away before the answer as aborted (499), once, and stops counting it in flight', async () => {
+    const { app, logs, metrics } = demoApp();
+    let entered!: () => void;
+    const inHandler = new Promise<void>((resolve) => (entered = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let finished!: () => void;
+    const handlerDone = new Promise<void>((resolve) => (finished = resolve));
+    app.get('/held', async (_req, reply) => {
+      entered();
+      await released;
+      try {
+        return await reply.send('late');
+      } finally {
+        finished();
+      }
+    });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const { port } = app.server.address() as AddressInfo;
+      const client = connect(port, '127.0.0.1', () => client.write('GET /held HTTP/1.1\r\nhost: x\r\n\r\n'));
+      await inHandler;
+      expect(metrics.inFlight.count).toBe(1);
+      client.destroy();
+      await expect.poll(() => metrics.inFlight.count).toBe(0);
+      release();
+      await handlerDone;
+      expect(metrics.inFlight.count).toBe(0);
+      expect(logs.withMessage('request completed')).toEqual([]);
+      const aborted = logs.withMessage('request aborted');
+      expect(aborted).toHaveLength(1);
+      expect(aborted[0]).toMatchObject({ method: 'GET', path: '/held', status: 499 });
+      const scrape = await app.inject('/metrics');
+      expect(scrape.body).toContain('http_requests_total{method="GET",route="/held",status_code="499"} 1');
+    } finally {
+      await app.close();
+    }
   });
 });
 
