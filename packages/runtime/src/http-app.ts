@@ -57,9 +57,33 @@ function requestRecorder(metrics: HttpMetrics) {
   };
 }
 
-/** The requests a connection has received and not yet answered (more than one when pipelined). */
+/**
+ * The requests a connection has received and not yet answered: one reply, or a list when
+ * the client pipelines (rare), so the common case costs a property store and a load.
+ */
 const inProgress = Symbol('castle.inProgress');
-type TrackedSocket = Socket & { [inProgress]?: Set<FastifyReply> };
+type TrackedSocket = Socket & { [inProgress]?: FastifyReply | FastifyReply[] | undefined };
+
+function track(socket: TrackedSocket, reply: FastifyReply): void {
+  const pending = socket[inProgress];
+  if (pending === undefined) socket[inProgress] = reply;
+  else if (Array.isArray(pending)) pending.push(reply);
+  else socket[inProgress] = [pending, reply];
+}
+
+/** Forgets an answered request; false when it was not pending (the connection reported it aborted). */
+function untrack(socket: TrackedSocket, reply: FastifyReply): boolean {
+  const pending = socket[inProgress];
+  if (pending === reply) {
+    socket[inProgress] = undefined;
+    return true;
+  }
+  if (!Array.isArray(pending)) return false;
+  const i = pending.indexOf(reply);
+  if (i < 0) return false;
+  pending.splice(i, 1);
+  return true;
+}
 
 /**
  * Castle's per-request observation, plugged in where Fastify reports a request's start and
@@ -89,16 +113,15 @@ class RequestObserver extends LogController {
   watch(socket: TrackedSocket): void {
     socket.once('close', () => {
       const pending = socket[inProgress];
-      if (!pending) return;
-      for (const reply of pending) this.#complete(null, reply.request, reply, 499, 'request aborted');
-      pending.clear();
+      socket[inProgress] = undefined;
+      if (pending === undefined) return;
+      for (const reply of Array.isArray(pending) ? pending : [pending]) this.#complete(null, reply.request, reply, 499, 'request aborted');
     });
   }
 
   override incomingRequest(request: FastifyRequest, reply: FastifyReply): void {
     this.#metrics.inFlight.count += 1;
-    const socket = request.raw.socket as TrackedSocket;
-    (socket[inProgress] ??= new Set()).add(reply);
+    track(request.raw.socket, reply);
     request.trace = continueTrace(request.headers.traceparent);
     void reply.header('x-request-id', request.id);
     // While draining, tell keep-alive clients to reconnect, so they move to another instance.
@@ -107,7 +130,7 @@ class RequestObserver extends LogController {
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
     // Not when the connection has already reported it as aborted.
-    if ((request.raw.socket as TrackedSocket)[inProgress]?.delete(reply) === false) return;
+    if (!untrack(request.raw.socket, reply)) return;
     this.#complete(error, request, reply, reply.statusCode, 'request completed');
   }
 
