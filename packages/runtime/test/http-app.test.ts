@@ -126,6 +126,35 @@ describe('the HTTP edge', () => {
       await app.close();
     }
   });
+
+  it('reports every unanswered request of a pipelining client that went away', async () => {
+    const { app, logs, metrics } = demoApp();
+    let inHandlers = 0;
+    let bothEntered!: () => void;
+    const bothIn = new Promise<void>((resolve) => (bothEntered = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    app.get('/held/:n', async (_req, reply) => {
+      inHandlers += 1;
+      if (inHandlers === 2) bothEntered();
+      await released;
+      return reply.send('late');
+    });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const { port } = app.server.address() as AddressInfo;
+      const client = connect(port, '127.0.0.1', () => client.write('GET /held/1 HTTP/1.1\r\nhost: x\r\n\r\nGET /held/2 HTTP/1.1\r\nhost: x\r\n\r\n'));
+      await bothIn;
+      expect(metrics.inFlight.count).toBe(2);
+      client.destroy();
+      await expect.poll(() => metrics.inFlight.count).toBe(0);
+      release();
+      expect(logs.withMessage('request aborted').map((l) => l.path).sort()).toEqual(['/held/1', '/held/2']);
+      expect(logs.withMessage('request completed')).toEqual([]);
+    } finally {
+      await app.close();
+    }
+  });
 });
 
 describe('errorBody', () => {
