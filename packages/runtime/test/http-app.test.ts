@@ -1,8 +1,24 @@
 import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
-import { describe, expect, it } from 'vitest';
-import { errorBody, HttpError } from '../src/index.js';
+import type { FastifyInstance } from 'fastify';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { errorBody, HttpError, type HttpMetrics } from '../src/index.js';
 import { demoApp, info } from './fixture.js';
+
+/**
+ * Listens, sends `raw` and waits until the app has `inFlight` requests in hand (`entered`),
+ * then disconnects and waits until the app counts none in flight. The app closes after the test.
+ */
+async function abandon(app: FastifyInstance, metrics: HttpMetrics, raw: string, entered: Promise<void>, inFlight: number): Promise<void> {
+  onTestFinished(() => app.close());
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = app.server.address() as AddressInfo;
+  const client = connect(port, '127.0.0.1', () => client.write(raw));
+  await entered;
+  expect(metrics.inFlight.count).toBe(inFlight);
+  client.destroy();
+  await expect.poll(() => metrics.inFlight.count).toBe(0);
+}
 
 describe('the HTTP edge', () => {
   it('answers unknown paths 404 with a JSON error body', async () => {
@@ -105,26 +121,16 @@ describe('the HTTP edge', () => {
         finished();
       }
     });
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    try {
-      const { port } = app.server.address() as AddressInfo;
-      const client = connect(port, '127.0.0.1', () => client.write('GET /held HTTP/1.1\r\nhost: x\r\n\r\n'));
-      await inHandler;
-      expect(metrics.inFlight.count).toBe(1);
-      client.destroy();
-      await expect.poll(() => metrics.inFlight.count).toBe(0);
-      release();
-      await handlerDone;
-      expect(metrics.inFlight.count).toBe(0);
-      expect(logs.withMessage('request completed')).toEqual([]);
-      const aborted = logs.withMessage('request aborted');
-      expect(aborted).toHaveLength(1);
-      expect(aborted[0]).toMatchObject({ method: 'GET', path: '/held', status: 499 });
-      const scrape = await app.inject('/metrics');
-      expect(scrape.body).toContain('http_requests_total{method="GET",route="/held",status_code="499"} 1');
-    } finally {
-      await app.close();
-    }
+    await abandon(app, metrics, 'GET /held HTTP/1.1\r\nhost: x\r\n\r\n', inHandler, 1);
+    release();
+    await handlerDone;
+    expect(metrics.inFlight.count).toBe(0);
+    expect(logs.withMessage('request completed')).toEqual([]);
+    const aborted = logs.withMessage('request aborted');
+    expect(aborted).toHaveLength(1);
+    expect(aborted[0]).toMatchObject({ method: 'GET', path: '/held', status: 499 });
+    const scrape = await app.inject('/metrics');
+    expect(scrape.body).toContain('http_requests_total{method="GET",route="/held",status_code="499"} 1');
   });
 
   it('reports every unanswered request of a pipelining client that went away', async () => {
@@ -140,20 +146,10 @@ describe('the HTTP edge', () => {
       await released;
       return reply.send('late');
     });
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    try {
-      const { port } = app.server.address() as AddressInfo;
-      const client = connect(port, '127.0.0.1', () => client.write('GET /held/1 HTTP/1.1\r\nhost: x\r\n\r\nGET /held/2 HTTP/1.1\r\nhost: x\r\n\r\n'));
-      await bothIn;
-      expect(metrics.inFlight.count).toBe(2);
-      client.destroy();
-      await expect.poll(() => metrics.inFlight.count).toBe(0);
-      release();
-      expect(logs.withMessage('request aborted').map((l) => l.path).sort()).toEqual(['/held/1', '/held/2']);
-      expect(logs.withMessage('request completed')).toEqual([]);
-    } finally {
-      await app.close();
-    }
+    await abandon(app, metrics, 'GET /held/1 HTTP/1.1\r\nhost: x\r\n\r\nGET /held/2 HTTP/1.1\r\nhost: x\r\n\r\n', bothIn, 2);
+    release();
+    expect(logs.withMessage('request aborted').map((l) => l.path).sort()).toEqual(['/held/1', '/held/2']);
+    expect(logs.withMessage('request completed')).toEqual([]);
   });
 });
 
