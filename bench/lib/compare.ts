@@ -64,8 +64,8 @@ export async function compareThroughput(ctx: ScenarioContext, comparison: Throug
   const castle = summarise(rounds.target, comparison.castle.path[0]?.name ?? '');
   const front = comparison.castle.path[0]?.name ?? '';
   // Each round measures both sides back to back, so the machine's drift (its speed varies
-  // by a quarter from minute to minute here) cancels in that round's ratio: the ratios are
-  // the medians of the per-round ratios, not ratios of the per-side medians.
+  // by a quarter from minute to minute here) cancels in that round's ratio: the req/s ratio
+  // is the median of the per-round ratios, not a ratio of the per-side medians.
   const pairs = rounds.baseline.map((b, i) => ({ b, t: rounds.target[i] }));
   const rpsRatios = pairs.map(({ b, t }) => (t ? t.rps / b.rps : Number.NaN));
   const co = [];

@@ -4,7 +4,7 @@ export interface BenchSettings {
   readonly durationS: number;
   /** Seconds of load before each measurement, not counted (BENCH_WARMUP_S). */
   readonly warmupS: number;
-  /** Alternating baseline/target rounds per scenario; the median per side is reported (BENCH_ROUNDS). */
+  /** Rounds per comparison, one at a time and again both at once; the gated ratios are medians of per-round ratios (BENCH_ROUNDS). */
   readonly rounds: number;
   /** Concurrent keep-alive connections of the throughput load (BENCH_CONNECTIONS). */
   readonly connections: number;

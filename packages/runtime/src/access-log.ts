@@ -85,8 +85,9 @@ export function accessLogWriter(logger: Logger): AccessLogWriter {
         if (value !== undefined) line += `,"${key}":${json(value)}`;
       }
     }
+    line += `,"msg":${str(msg)}}\n`;
     const stream = internal[streamSym] as DestinationStream & Partial<Pick<BatchedDestination, 'writeBatched'>>;
-    if (stream.writeBatched) stream.writeBatched(`${line},"msg":${str(msg)}}\n`);
-    else stream.write(`${line},"msg":${str(msg)}}\n`);
+    if (stream.writeBatched) stream.writeBatched(line);
+    else stream.write(line);
   };
 }
