@@ -91,8 +91,8 @@ export function buildWww(config: WwwConfig, deps: WwwDeps = {}): ServiceParts {
       });
     }
     try {
-      if (decision.waitMs >= 1) await limiter.wait(decision.waitMs);
-      metrics.waited(decision.waitMs / 1000);
+      const waitedMs = decision.waitMs >= 1 ? await limiter.wait(decision.waitMs) : 0;
+      metrics.waited(waitedMs / 1000);
       const answer = await backend.get({ requestId: request.id, traceparent: childTraceparent(request.trace) });
       metrics.backendCall('ok');
       reply.logFields = { upstream: 'ok', upstream_tries: answer.tries, backend_instance: answer.instance };

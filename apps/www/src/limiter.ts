@@ -27,11 +27,19 @@ export interface Shed {
 export type Decision = { readonly admitted: true; readonly waitMs: number } | { readonly admitted: false; readonly shed: Shed };
 
 const windowSeconds = 10;
+/** How long a timer's lateness is remembered: at least this, at most twice this. */
+const latenessMemoryMs = 10_000;
 
 /**
  * The capacity of one www instance, modelled honestly: a GCRA rate limiter (exact sustained
  * rate, optional burst) whose only queue is a bounded wait, plus a bound on requests held
  * at once. Decisions are O(1) and immediate, so shedding costs microseconds.
+ *
+ * A wait ends when its timer fires, and timers fire late: by a millisecond or two on an idle
+ * machine, by the event loop's lag on a busy one. So the limiter measures how late its
+ * timers have fired lately (the worst of the last 10 to 20 seconds) and offers only the
+ * waits it can keep: a request is admitted when its wait plus that lateness fits within
+ * `maxWaitMs`. The rate is unchanged; only the queue is shorter by the lateness.
  */
 export class CapacityLimiter {
   readonly #interval: number;
@@ -44,6 +52,10 @@ export class CapacityLimiter {
   #waiting = 0;
   readonly #admittedPerSecond = new Array<number>(windowSeconds).fill(0);
   readonly #bucketSecond = new Array<number>(windowSeconds).fill(-1);
+  /** The worst timer lateness seen in the current and the previous memory window. */
+  #lateNow = 0;
+  #lateBefore = 0;
+  #lateWindow = Number.NEGATIVE_INFINITY;
 
   constructor(options: LimiterOptions) {
     this.#options = options;
@@ -62,6 +74,12 @@ export class CapacityLimiter {
     return this.#waiting;
   }
 
+  /** How late a wait's timer may be expected to fire, in milliseconds: the worst seen lately. */
+  get lateness(): number {
+    this.#rollLateness(this.#now());
+    return Math.max(this.#lateNow, this.#lateBefore);
+  }
+
   /**
    * Decides about a request arriving now, and books its slot if admitted: the caller waits
    * `waitMs` (see `wait`) before it starts, and calls `release` when it ends.
@@ -76,8 +94,10 @@ export class CapacityLimiter {
     if (this.#interval > 0) {
       const tat = Math.max(this.#tat, t);
       waitMs = Math.max(0, tat - this.#tolerance - t);
-      if (waitMs > maxWaitMs) {
-        return { admitted: false, shed: { reason: 'rate', retryAfterSeconds: Math.max(1, Math.ceil((waitMs - maxWaitMs) / 1000)) } };
+      // A wait is kept only as well as its timer fires: budget for the lateness seen lately.
+      const needed = waitMs >= 1 ? waitMs + this.lateness : waitMs;
+      if (needed > maxWaitMs) {
+        return { admitted: false, shed: { reason: 'rate', retryAfterSeconds: Math.max(1, Math.ceil((needed - maxWaitMs) / 1000)) } };
       }
       this.#tat = tat + this.#interval;
     }
@@ -86,14 +106,21 @@ export class CapacityLimiter {
     return { admitted: true, waitMs };
   }
 
-  /** Waits out an admitted request's `waitMs`, counting it as waiting meanwhile. */
-  async wait(ms: number): Promise<void> {
+  /**
+   * Waits out an admitted request's `waitMs`, counting it as waiting meanwhile, and learns how
+   * late the timer fired. Resolves to the milliseconds actually waited.
+   */
+  async wait(ms: number): Promise<number> {
     this.#waiting += 1;
+    const start = this.#now();
     try {
       await delay(ms);
     } finally {
       this.#waiting -= 1;
     }
+    const end = this.#now();
+    this.#noteLateness(end - start - ms, end);
+    return end - start;
   }
 
   release(): void {
@@ -110,6 +137,19 @@ export class CapacityLimiter {
       if (s > second - windowSeconds && s <= second) sum += this.#admittedPerSecond[i] ?? 0;
     }
     return sum / (windowSeconds * this.#options.ratePerSecond);
+  }
+
+  #rollLateness(t: number): void {
+    const window = Math.floor(t / latenessMemoryMs);
+    if (window === this.#lateWindow) return;
+    this.#lateBefore = window === this.#lateWindow + 1 ? this.#lateNow : 0;
+    this.#lateNow = 0;
+    this.#lateWindow = window;
+  }
+
+  #noteLateness(lateMs: number, t: number): void {
+    this.#rollLateness(t);
+    if (lateMs > this.#lateNow) this.#lateNow = lateMs;
   }
 
   #count(t: number): void {

@@ -46,6 +46,14 @@ export function createWwwMetrics(
     },
   });
   new Gauge({
+    name: 'www_limiter_timer_lateness_seconds',
+    help: 'Worst lateness of the wait timers over the last 10-20 s: the margin the limiter keeps within the max wait.',
+    registers,
+    collect() {
+      this.set(sources.limiter.lateness / 1000);
+    },
+  });
+  new Gauge({
     name: 'www_backend_circuit_state',
     help: 'Circuit breaker in front of the backend: 0 closed, 1 half-open, 2 open.',
     registers,

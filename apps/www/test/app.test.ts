@@ -107,5 +107,6 @@ describe('www GET /', () => {
     expect(metrics).toContain('www_backend_try_duration_seconds_count{outcome="error_status"} 1');
     expect(metrics).toContain('www_backend_circuit_state 0');
     expect(metrics).toMatch(/www_limiter_wait_seconds_count 1/);
+    expect(metrics).toContain('www_limiter_timer_lateness_seconds 0');
   });
 });

@@ -92,4 +92,39 @@ describe('CapacityLimiter', () => {
     expect(l.waiting).toBe(0);
     expect(l.held).toBe(2);
   });
+
+  it('offers only waits it can keep: a timer seen to fire late shortens the queue, not the rate', async () => {
+    const slots = async (late: number) => {
+      const { l, clock } = limiter();
+      expect(l.decide()).toEqual({ admitted: true, waitMs: 0 });
+      // One 1 ms wait whose timer fires `late` ms late, by the limiter's clock.
+      const waited = l.wait(1);
+      clock.t += 1 + late;
+      await expect(waited).resolves.toBe(1 + late);
+      l.release();
+      clock.t = 1_000_071; // the next slots are 29, 129 and 229 ms away
+      return { lateness: l.lateness, offered: Array.from({ length: 3 }, () => l.decide()) };
+    };
+    const punctual = await slots(0);
+    expect(punctual.lateness).toBe(0);
+    expect(punctual.offered.map((d) => (d.admitted ? d.waitMs : 'shed'))).toEqual([29, 129, 229]);
+    // 229 ms + 30 ms of lateness would break the 250 ms bound: shed at once instead.
+    const late = await slots(30);
+    expect(late.lateness).toBe(30);
+    expect(late.offered.map((d) => (d.admitted ? d.waitMs : 'shed'))).toEqual([29, 129, 'shed']);
+    const shed = late.offered[2];
+    expect(shed?.admitted === false && shed.shed).toEqual({ reason: 'rate', retryAfterSeconds: 1 });
+  });
+
+  it('forgets a late timer after 10 to 20 seconds', async () => {
+    const { l, clock } = limiter();
+    const waited = l.wait(1);
+    clock.t += 50;
+    await waited;
+    expect(l.lateness).toBe(49);
+    clock.t += 10_000;
+    expect(l.lateness).toBe(49);
+    clock.t += 10_000;
+    expect(l.lateness).toBe(0);
+  });
 });
