@@ -71,7 +71,7 @@ export async function compareThroughput(ctx: ScenarioContext, comparison: Throug
   const co = [];
   for (let i = 0; i < settings.rounds; i++) {
     ctx.progress(`  both at once on one core: warm-up ${settings.warmupS}s + ${settings.durationS}s`);
-    const r = await measureCoScheduled(comparison.baseline, comparison.castle, settings);
+    const r = await measureCoScheduled(comparison.baseline, comparison.castle, { ...settings, castleFirst: i % 2 === 1 });
     ctx.progress(`    CPU per response ${round(r.baselineCpuUs, 1)} us vs ${round(r.castleCpuUs, 1)} us`);
     co.push(r);
   }
