@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { accessLogWriter, type AccessLogWriter, type ExtraFields } from './access-log.js';
 import type { CounterSeries, HistogramSeries } from './fast-metrics.js';
 import { errorBody, HttpError } from './errors.js';
@@ -18,6 +18,8 @@ declare module 'fastify' {
   interface FastifyReply {
     /** Extra fields for this request's completion log line (e.g. the upstream outcome). */
     logFields: ExtraFields | null;
+    /** `performance.now()` when the request was received. */
+    receivedAt: number;
   }
 }
 
@@ -86,16 +88,20 @@ function untrack(socket: TrackedSocket, reply: FastifyReply): boolean {
 }
 
 /**
- * Castle's per-request observation, plugged in where Fastify reports a request's start and
- * end (its log controller) rather than as onRequest/onResponse hooks, which would add two
- * hook chains to every request. Fastify calls `incomingRequest` for every routed request
- * (404s included) and `requestCompleted` when the response has been handed to the socket.
- * Fastify reports nothing when the client goes away first, so each connection remembers its
- * unanswered requests and, when it closes, reports them as aborted (status 499, as nginx
- * does). Fastify's own diagnostics (stream and serializer errors) are still logged by the
- * parent.
+ * Castle's per-request observation, plugged in where Fastify reports a request's start (its
+ * log controller), not as onRequest/onResponse hooks, which would add two hook chains to
+ * every request. Fastify calls `incomingRequest` for every routed request (404s included).
+ *
+ * Fastify itself runs without a logger: with one, it validates a child logger and adds two
+ * response listeners to every request. Instead each request's `log` is the service logger,
+ * assigned here, so Fastify's own warnings (a reply sent twice, a stream or serializer
+ * error) still reach the log, and one listener reports the response's `finish`: when it has
+ * been handed to the socket. Fastify reports nothing when the client goes away first, so
+ * each connection remembers its unanswered requests and, when it closes, reports them as
+ * aborted (status 499, as nginx does).
  */
 class RequestObserver extends LogController {
+  readonly #logger: Logger;
   readonly #metrics: HttpMetrics;
   readonly #lifecycle: Lifecycle;
   readonly #record: ReturnType<typeof requestRecorder>;
@@ -103,6 +109,7 @@ class RequestObserver extends LogController {
 
   constructor(logger: Logger, metrics: HttpMetrics, lifecycle: Lifecycle) {
     super({ requestIdLogLabel: 'req_id' });
+    this.#logger = logger;
     this.#metrics = metrics;
     this.#lifecycle = lifecycle;
     this.#record = requestRecorder(metrics);
@@ -115,28 +122,34 @@ class RequestObserver extends LogController {
       const pending = socket[inProgress];
       socket[inProgress] = undefined;
       if (pending === undefined) return;
-      for (const reply of Array.isArray(pending) ? pending : [pending]) this.#complete(null, reply.request, reply, 499, 'request aborted');
+      for (const reply of Array.isArray(pending) ? pending : [pending]) this.#complete(reply.request, reply, 499, 'request aborted');
     });
   }
 
   override incomingRequest(request: FastifyRequest, reply: FastifyReply): void {
     this.#metrics.inFlight.count += 1;
     track(request.raw.socket, reply);
+    reply.raw.on('finish', () => this.#finished(reply));
+    reply.receivedAt = performance.now();
+    request.log = this.#logger;
+    reply.log = this.#logger;
     request.trace = continueTrace(request.headers.traceparent);
     void reply.header('x-request-id', request.id);
     // While draining, tell keep-alive clients to reconnect, so they move to another instance.
     if (this.#lifecycle.draining) void reply.header('connection', 'close');
   }
 
-  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+  /** Reported by the `finish` listener instead (Fastify calls this only when a plugin adds onResponse hooks). */
+  override requestCompleted(): void {}
+
+  #finished(reply: FastifyReply): void {
     // Not when the connection has already reported it as aborted.
-    if (!untrack(request.raw.socket, reply)) return;
-    this.#complete(error, request, reply, reply.statusCode, 'request completed');
+    if (untrack(reply.request.raw.socket, reply)) this.#complete(reply.request, reply, reply.statusCode, 'request completed');
   }
 
-  #complete(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply, status: number, msg: string): void {
+  #complete(request: FastifyRequest, reply: FastifyReply, status: number, msg: string): void {
     this.#metrics.inFlight.count -= 1;
-    const ms = reply.elapsedTime;
+    const ms = performance.now() - reply.receivedAt;
     this.#record(request.method, request.routeOptions.url ?? 'unmatched', status, ms / 1000);
     const fields = {
       req_id: request.id,
@@ -147,16 +160,16 @@ class RequestObserver extends LogController {
       remote_address: request.ip,
       trace_id: request.trace.traceId,
     };
-    if (error) {
-      const { duration_us, ...rest } = fields;
-      request.log.error({ ...rest, duration_ms: duration_us / 1000, ...reply.logFields, err: error }, 'request failed');
-    } else {
-      this.#access(fields, reply.logFields, msg);
-    }
+    this.#access(fields, reply.logFields, msg);
   }
 
   /** The 404 handler answers and the completion line records it; no second line. */
   override routeNotFound(): void {}
+
+  /** Fastify refuses a request with 503 while closing: said with the service logger. */
+  override serviceUnavailable(): void {
+    this.#logger.info({ status: 503 }, 'request refused: server is closing');
+  }
 }
 
 /**
@@ -168,12 +181,11 @@ class RequestObserver extends LogController {
 export function createServiceApp(options: ServiceAppOptions): FastifyInstance {
   const { config, logger, metrics, lifecycle } = options;
   const observer = new RequestObserver(logger, metrics, lifecycle);
-  const loggerInstance: FastifyBaseLogger = logger;
   const app = Fastify({
-    loggerInstance,
-    // One logger for every request (the completion line names the request id itself):
-    // a pino child per request would cost more than the line it writes.
-    childLoggerFactory: (logger) => logger,
+    // No logger of Fastify's own: RequestObserver gives every request the service logger
+    // (the completion line names the request id itself; a pino child per request would cost
+    // more than the line it writes).
+    logger: false,
     logController: observer,
     requestIdHeader: false,
     genReqId: (req) => requestIdFrom(req.headers['x-request-id']),
@@ -190,11 +202,14 @@ export function createServiceApp(options: ServiceAppOptions): FastifyInstance {
   });
   app.server.headersTimeout = Math.min(config.headersTimeoutMs, config.requestTimeoutMs);
   app.server.on('connection', (socket: Socket) => observer.watch(socket));
+  // Fastify's own instance-level messages (hook errors, client errors) go to the service logger too.
+  app.log = logger;
 
   const allowed = new Map<string, Set<string>>();
 
   app.decorateRequest('trace', null as unknown as TraceContext);
   app.decorateReply('logFields', null);
+  app.decorateReply('receivedAt', 0);
 
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];

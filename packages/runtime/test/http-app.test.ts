@@ -64,6 +64,21 @@ describe('the HTTP edge', () => {
     expect(lines[0]?.trace_id).toMatch(/^[0-9a-f]{32}$/);
   });
 
+  it("logs Fastify's own warnings with the service logger, alongside the request's completion line", async () => {
+    const { app, logs } = demoApp();
+    app.get('/twice', (_req, reply) => {
+      void reply.type('text/plain').send('one');
+      return reply.send('two');
+    });
+    const res = await app.inject({ method: 'GET', url: '/twice' });
+    expect(res.body).toBe('one');
+    const warnings = logs.lines.filter((l) => l.level === 'warn');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ service: 'demo', instance: 'demo-0' });
+    expect(String(warnings[0]?.msg)).toMatch(/already sent/);
+    expect(logs.withMessage('request completed')).toHaveLength(1);
+  });
+
   it('reports liveness always and readiness only while ready', async () => {
     const { app, lifecycle } = demoApp();
     expect((await app.inject('/healthz')).statusCode).toBe(200);
