@@ -3,7 +3,7 @@ import type { Check } from './checks.js';
 import { verdict } from './checks.js';
 import type { ScenarioContext } from './context.js';
 import { median, round, spread } from './stats.js';
-import { measureCoScheduled, measureThroughput, type ThroughputRound, type ThroughputTarget } from './throughput.js';
+import { measureCoScheduled, measureThroughput, type CoScheduledRound, type ThroughputRound, type ThroughputTarget } from './throughput.js';
 
 /** A throughput comparison: Castle against a baseline, as interleaved rounds. */
 export interface ThroughputComparison {
@@ -117,4 +117,45 @@ export async function compareThroughput(ctx: ScenarioContext, comparison: Throug
     },
   ];
   return { checks, summary: { baseline: base, castle }, rounds: { ...rounds, coScheduled: co } };
+}
+
+/**
+ * An INFO row: the capacity per core of the same service written with the bare framework
+ * (Fastify, no logger, no hooks) against the baseline, both loaded at once on one core as in
+ * the gated per-core row. It is the ceiling for anything built on the framework: what the
+ * target leaves for Castle's own per-request work is the target divided by this.
+ */
+export async function frameworkFloor(
+  ctx: ScenarioContext,
+  row: { readonly scenario: string; readonly baseline: ThroughputTarget; readonly framework: ThroughputTarget; readonly minRatio: number },
+): Promise<{ readonly check: Check; readonly rounds: readonly CoScheduledRound[] }> {
+  const { settings } = ctx;
+  const rounds: CoScheduledRound[] = [];
+  for (let i = 0; i < settings.rounds; i++) {
+    ctx.progress(`  ${row.framework.label} and ${row.baseline.label} at once on one core: warm-up ${settings.warmupS}s + ${settings.durationS}s`);
+    const r = await measureCoScheduled(row.baseline, row.framework, { ...settings, castleFirst: i % 2 === 1 });
+    ctx.progress(`    CPU per response ${round(r.baselineCpuUs, 1)} us vs ${round(r.castleCpuUs, 1)} us`);
+    rounds.push(r);
+  }
+  const ratios = rounds.map((r) => r.baselineCpuUs / r.castleCpuUs);
+  const ratio = median(ratios);
+  const cpu = { baseline: median(rounds.map((r) => r.baselineCpuUs)), framework: median(rounds.map((r) => r.castleCpuUs)) };
+  const invalid = rounds.some((r) => r.invalid) ? 'rounds with errors or non-2xx; ' : '';
+  return {
+    rounds,
+    check: {
+      scenario: row.scenario,
+      metric: `req/s per core of ${row.framework.label}`,
+      unit: 'req/s',
+      baselineLabel: row.baseline.label,
+      baseline: round(1e6 / cpu.baseline, 0),
+      castle: round(1e6 / cpu.framework, 0),
+      ratio: round(ratio, 3),
+      target: '-',
+      status: 'INFO',
+      note:
+        `${invalid}the framework alone, measured like the row above (median of ${settings.rounds} per-round ratios, range ${round(Math.min(...ratios), 2)}-${round(Math.max(...ratios), 2)}): ` +
+        `a ${row.minRatio.toFixed(2)}x target leaves ${round(row.minRatio / ratio, 2)}x of the bare framework for Castle's own per-request work`,
+    },
+  };
 }

@@ -43,6 +43,21 @@ export function helloSpec(core: number | undefined): ServiceSpec {
   return { name: 'node-http-hello', script: repoPath('bench/baselines/hello.mjs'), core, env: { PORT: '0' } };
 }
 
+/** Fastify alone, serving the same hello world (the framework's share of scenario 1). */
+export function fastifyHelloSpec(core: number | undefined): ServiceSpec {
+  return { name: 'fastify-hello', script: repoPath('bench/baselines/fastify-hello.mjs'), core, env: { PORT: '0' } };
+}
+
+/** Fastify alone in front of an undici Pool (the framework's share of scenario 2). */
+export function fastifyProxySpec(core: number | undefined, backendUrl: string): ServiceSpec {
+  return {
+    name: 'fastify-proxy',
+    script: repoPath('bench/baselines/fastify-proxy.mjs'),
+    core,
+    env: { PORT: '0', PROXY_BACKEND_URL: backendUrl, PROXY_CONNECTIONS: '64' },
+  };
+}
+
 /** The bare node:http + undici Pool proxy (baseline of scenario 2). */
 export function proxySpec(core: number | undefined, backendUrl: string): ServiceSpec {
   return {

@@ -1,6 +1,6 @@
 import type { ScenarioResult } from '../lib/checks.js';
-import { compareThroughput } from '../lib/compare.js';
-import { backendSpec, helloSpec, type ScenarioContext } from '../lib/context.js';
+import { compareThroughput, frameworkFloor } from '../lib/compare.js';
+import { backendSpec, fastifyHelloSpec, helloSpec, type ScenarioContext } from '../lib/context.js';
 import { recordMemory } from '../lib/memory.js';
 import { readRssMiB } from '../lib/procfs.js';
 import { startService } from '../lib/service.js';
@@ -36,7 +36,19 @@ export async function backendVsNodeHttp(ctx: ScenarioContext): Promise<ScenarioR
         castleMiB: castle.rssMaxMiB[backend.name] ?? Number.NaN,
         during: `scenario 1, max over ${ctx.settings.rounds} rounds`,
       });
-      return { id, title, checks: result.checks, raw: { idleRssMiB: idle, ...result } };
+      await backend.stop();
+      const fastify = await startService(fastifyHelloSpec(ctx.cores.server));
+      try {
+        const floor = await frameworkFloor(ctx, {
+          scenario: id,
+          baseline: { label: 'node:http hello world', url: hello.url, path: [hello] },
+          framework: { label: 'fastify-hello', url: `${fastify.url}/`, path: [fastify] },
+          minRatio: 0.6,
+        });
+        return { id, title, checks: [...result.checks, floor.check], raw: { idleRssMiB: idle, ...result, framework: floor.rounds } };
+      } finally {
+        await fastify.stop();
+      }
     } finally {
       await backend.stop();
     }

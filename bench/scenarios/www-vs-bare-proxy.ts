@@ -1,6 +1,6 @@
 import type { ScenarioResult } from '../lib/checks.js';
-import { compareThroughput } from '../lib/compare.js';
-import { backendSpec, proxySpec, wwwSpec, type ScenarioContext } from '../lib/context.js';
+import { compareThroughput, frameworkFloor } from '../lib/compare.js';
+import { backendSpec, fastifyProxySpec, proxySpec, wwwSpec, type ScenarioContext } from '../lib/context.js';
 import { recordMemory } from '../lib/memory.js';
 import { readRssMiB } from '../lib/procfs.js';
 import { startService } from '../lib/service.js';
@@ -38,7 +38,19 @@ export async function wwwVsBareProxy(ctx: ScenarioContext): Promise<ScenarioResu
           castleMiB: castle.rssMaxMiB[www.name] ?? Number.NaN,
           during: `scenario 2, max over ${ctx.settings.rounds} rounds`,
         });
-        return { id, title, checks: result.checks, raw: { idleRssMiB: idle, ...result } };
+        await www.stop();
+        const fastify = await startService(fastifyProxySpec(ctx.cores.server, backend.url));
+        try {
+          const floor = await frameworkFloor(ctx, {
+            scenario: id,
+            baseline: { label: 'bare undici proxy', url: `${proxy.url}/`, path: [proxy, backend] },
+            framework: { label: 'fastify-proxy', url: `${fastify.url}/`, path: [fastify, backend] },
+            minRatio: 0.8,
+          });
+          return { id, title, checks: [...result.checks, floor.check], raw: { idleRssMiB: idle, ...result, framework: floor.rounds } };
+        } finally {
+          await fastify.stop();
+        }
       } finally {
         await www.stop();
       }
