@@ -50,12 +50,7 @@ export function fastifyHelloSpec(core: number | undefined): ServiceSpec {
 
 /** Fastify alone in front of an undici Pool (the framework's share of scenario 2). */
 export function fastifyProxySpec(core: number | undefined, backendUrl: string): ServiceSpec {
-  return {
-    name: 'fastify-proxy',
-    script: repoPath('bench/baselines/fastify-proxy.mjs'),
-    core,
-    env: { PORT: '0', PROXY_BACKEND_URL: backendUrl, PROXY_CONNECTIONS: '64' },
-  };
+  return { ...proxySpec(core, backendUrl), name: 'fastify-proxy', script: repoPath('bench/baselines/fastify-proxy.mjs') };
 }
 
 /** The bare node:http + undici Pool proxy (baseline of scenario 2). */
