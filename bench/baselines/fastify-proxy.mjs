@@ -11,7 +11,7 @@ const upstream = new URL(process.env.PROXY_BACKEND_URL ?? 'http://127.0.0.1:8081
 const pool = new Pool(upstream.origin, { connections: Number(process.env.PROXY_CONNECTIONS ?? 64), keepAliveTimeout: 30_000 });
 
 const app = Fastify({ logger: false, keepAliveTimeout: 65_000 });
-app.get('/', async (request, reply) => {
+app.get('/', async (_request, reply) => {
   const answer = await pool.request({ path: '/', method: 'GET' });
   const text = await answer.body.text();
   return reply.code(answer.statusCode).type('text/plain; charset=utf-8').send(text);

@@ -45,6 +45,22 @@ function summarise(rounds: readonly ThroughputRound[], front: string): SideSumma
 }
 
 /**
+ * `BENCH_ROUNDS` rounds of `measureCoScheduled`, alternating which load starts first so that
+ * the first starter's small advantage cancels in the median.
+ */
+async function coScheduledRounds(ctx: ScenarioContext, baseline: ThroughputTarget, other: ThroughputTarget): Promise<CoScheduledRound[]> {
+  const { settings } = ctx;
+  const rounds: CoScheduledRound[] = [];
+  for (let i = 0; i < settings.rounds; i++) {
+    ctx.progress(`  ${other.label} and ${baseline.label} at once on one core: warm-up ${settings.warmupS}s + ${settings.durationS}s`);
+    const r = await measureCoScheduled(baseline, other, { ...settings, castleFirst: i % 2 === 1 });
+    ctx.progress(`    CPU per response ${round(r.baselineCpuUs, 1)} us vs ${round(r.castleCpuUs, 1)} us`);
+    rounds.push(r);
+  }
+  return rounds;
+}
+
+/**
  * Two gated rows. Throughput: both targets in interleaved rounds, one at a time, and the
  * median of the per-round req/s ratios. Capacity per core: both loaded at once on the same
  * core, and the median of the per-round ratios of CPU time per response, which measures the
@@ -68,13 +84,7 @@ export async function compareThroughput(ctx: ScenarioContext, comparison: Throug
   // is the median of the per-round ratios, not a ratio of the per-side medians.
   const pairs = rounds.baseline.map((b, i) => ({ b, t: rounds.target[i] }));
   const rpsRatios = pairs.map(({ b, t }) => (t ? t.rps / b.rps : Number.NaN));
-  const co = [];
-  for (let i = 0; i < settings.rounds; i++) {
-    ctx.progress(`  both at once on one core: warm-up ${settings.warmupS}s + ${settings.durationS}s`);
-    const r = await measureCoScheduled(comparison.baseline, comparison.castle, { ...settings, castleFirst: i % 2 === 1 });
-    ctx.progress(`    CPU per response ${round(r.baselineCpuUs, 1)} us vs ${round(r.castleCpuUs, 1)} us`);
-    co.push(r);
-  }
+  const co = await coScheduledRounds(ctx, comparison.baseline, comparison.castle);
   const perCoreRatios = co.map((r) => r.baselineCpuUs / r.castleCpuUs);
   const coInvalid = co.filter((r) => r.invalid).length;
   const ratio = median(rpsRatios);
@@ -130,13 +140,7 @@ export async function frameworkFloor(
   row: { readonly scenario: string; readonly baseline: ThroughputTarget; readonly framework: ThroughputTarget; readonly minRatio: number },
 ): Promise<{ readonly check: Check; readonly rounds: readonly CoScheduledRound[] }> {
   const { settings } = ctx;
-  const rounds: CoScheduledRound[] = [];
-  for (let i = 0; i < settings.rounds; i++) {
-    ctx.progress(`  ${row.framework.label} and ${row.baseline.label} at once on one core: warm-up ${settings.warmupS}s + ${settings.durationS}s`);
-    const r = await measureCoScheduled(row.baseline, row.framework, { ...settings, castleFirst: i % 2 === 1 });
-    ctx.progress(`    CPU per response ${round(r.baselineCpuUs, 1)} us vs ${round(r.castleCpuUs, 1)} us`);
-    rounds.push(r);
-  }
+  const rounds = await coScheduledRounds(ctx, row.baseline, row.framework);
   const ratios = rounds.map((r) => r.baselineCpuUs / r.castleCpuUs);
   const ratio = median(ratios);
   const cpu = { baseline: median(rounds.map((r) => r.baselineCpuUs)), framework: median(rounds.map((r) => r.castleCpuUs)) };
