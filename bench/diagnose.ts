@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { rotate } from './lib/alternate.js';
-import { cannon } from './lib/cannon.js';
+import { closedLoop } from './lib/load.js';
 import { backendSpec, helloSpec, proxySpec, wwwSpec } from './lib/context.js';
 import { describeMachine, pinSelf, planCores } from './lib/machine.js';
 import { freePort } from './lib/ready.js';
@@ -53,7 +53,7 @@ async function profileUnderLoad(spec: ServiceSpec, path: (p: RunningProcess) => 
   const proc = await startService({ ...spec, name: `${spec.name}-profiled`, nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${dir}`] });
   try {
     say(`profiling ${spec.name} under load for ${settings.durationS}s`);
-    await cannon(path(proc), settings.connections, settings.warmupS + settings.durationS);
+    await closedLoop(settings.loadGenerator, path(proc), settings.connections, settings.warmupS + settings.durationS);
   } finally {
     await proc.stop();
   }

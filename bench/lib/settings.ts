@@ -1,3 +1,6 @@
+import type { LoadGenerator } from './cannon.js';
+import { wrkInstalled } from './wrk.js';
+
 /** What one bench run does, read from the environment. */
 export interface BenchSettings {
   /** Seconds each throughput target is measured per round (BENCH_DURATION_S). */
@@ -12,6 +15,11 @@ export interface BenchSettings {
   readonly overloadS: number;
   /** Whether to pin servers and the load generator to separate cores (BENCH_PIN). */
   readonly pin: boolean;
+  /**
+   * The closed-loop load generator of the throughput scenarios (BENCH_LOAD_GENERATOR: auto,
+   * wrk or autocannon; auto takes wrk when it is installed).
+   */
+  readonly loadGenerator: LoadGenerator;
 }
 
 /** A bench setting that cannot be used; the message names the variable. */
@@ -37,7 +45,7 @@ function numberFrom(env: NodeJS.ProcessEnv, name: string, fallback: number, min:
  * Reads the bench settings, reporting every bad variable at once.
  * @throws SettingsError listing each problem as `NAME: message`.
  */
-export function readSettings(env: NodeJS.ProcessEnv = process.env): BenchSettings {
+export function readSettings(env: NodeJS.ProcessEnv = process.env, hasWrk: () => boolean = wrkInstalled): BenchSettings {
   const problems: string[] = [];
   const durationS = numberFrom(env, 'BENCH_DURATION_S', 6, 1, 600, problems);
   const warmupS = numberFrom(env, 'BENCH_WARMUP_S', 2, 0, 60, problems);
@@ -49,7 +57,14 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): BenchSetting
   if (!['auto', '0', '1', 'true', 'false', 'on', 'off'].includes(pinRaw)) {
     problems.push(`BENCH_PIN: must be auto, on or off, got ${JSON.stringify(env.BENCH_PIN)}`);
   }
+  const generatorRaw = (env.BENCH_LOAD_GENERATOR ?? 'auto').trim().toLowerCase();
+  let loadGenerator: LoadGenerator = 'autocannon';
+  if (generatorRaw === 'wrk' || (generatorRaw === 'auto' && hasWrk())) loadGenerator = 'wrk';
+  else if (!['auto', 'autocannon'].includes(generatorRaw)) {
+    problems.push(`BENCH_LOAD_GENERATOR: must be auto, wrk or autocannon, got ${JSON.stringify(env.BENCH_LOAD_GENERATOR)}`);
+  }
+  if (generatorRaw === 'wrk' && !hasWrk()) problems.push('BENCH_LOAD_GENERATOR: wrk is not installed (Debian: apt-get install wrk)');
   if (problems.length > 0) throw new SettingsError(problems);
   const pin = !['0', 'false', 'off'].includes(pinRaw);
-  return { durationS, warmupS, rounds, connections, overloadS, pin };
+  return { durationS, warmupS, rounds, connections, overloadS, pin, loadGenerator };
 }

@@ -1,4 +1,5 @@
-import { cannon } from './cannon.js';
+import type { LoadGenerator } from './cannon.js';
+import { closedLoop } from './load.js';
 import { readCpuSeconds, RssSampler } from './procfs.js';
 import type { RunningProcess } from './service.js';
 
@@ -36,9 +37,10 @@ export interface ThroughputTarget {
  */
 export async function measureThroughput(
   target: ThroughputTarget,
-  options: { readonly connections: number; readonly durationS: number; readonly warmupS: number },
+  options: { readonly connections: number; readonly durationS: number; readonly warmupS: number; readonly loadGenerator: LoadGenerator },
 ): Promise<ThroughputRound> {
-  if (options.warmupS > 0) await cannon(target.url, options.connections, options.warmupS);
+  const load = (durationS: number) => closedLoop(options.loadGenerator, target.url, options.connections, durationS);
+  if (options.warmupS > 0) await load(options.warmupS);
   const cpuBefore = target.path.map((p) => readCpuSeconds(p.pid));
   const logBefore = target.path.map((p) => p.logBytes());
   const sampler = new RssSampler(target.path.map((p) => p.pid)).start();
@@ -46,7 +48,7 @@ export async function measureThroughput(
   let run;
   let rss;
   try {
-    run = await cannon(target.url, options.connections, options.durationS);
+    run = await load(options.durationS);
   } finally {
     rss = sampler.stop();
   }
@@ -98,7 +100,13 @@ export interface CoScheduledRound {
 export async function measureCoScheduled(
   baseline: ThroughputTarget,
   castle: ThroughputTarget,
-  options: { readonly connections: number; readonly durationS: number; readonly warmupS: number; readonly castleFirst?: boolean },
+  options: {
+    readonly connections: number;
+    readonly durationS: number;
+    readonly warmupS: number;
+    readonly loadGenerator: LoadGenerator;
+    readonly castleFirst?: boolean;
+  },
 ): Promise<CoScheduledRound> {
   const front = (t: ThroughputTarget) => {
     const p = t.path[0];
@@ -111,9 +119,10 @@ export async function measureCoScheduled(
   const each = Math.max(1, Math.round(options.connections / 2));
   // Whichever load starts first does a few per cent better (an identical pair measures about
   // 1.03x one way round); the caller alternates the order so that the bias cancels.
+  const load = (t: ThroughputTarget, durationS: number) => closedLoop(options.loadGenerator, t.url, each, durationS);
   const both = async (durationS: number) => {
-    if (!options.castleFirst) return Promise.all([cannon(baseline.url, each, durationS), cannon(castle.url, each, durationS)]);
-    const [rc, rb] = await Promise.all([cannon(castle.url, each, durationS), cannon(baseline.url, each, durationS)]);
+    if (!options.castleFirst) return Promise.all([load(baseline, durationS), load(castle, durationS)]);
+    const [rc, rb] = await Promise.all([load(castle, durationS), load(baseline, durationS)]);
     return [rb, rc] as const;
   };
   if (options.warmupS > 0) await both(options.warmupS);

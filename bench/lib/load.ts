@@ -1,0 +1,7 @@
+import { cannon, type CannonRun, type LoadGenerator } from './cannon.js';
+import { wrk } from './wrk.js';
+
+/** Drives `url` closed-loop with the chosen generator: `connections` keep-alive connections for `durationS`. */
+export function closedLoop(generator: LoadGenerator, url: string, connections: number, durationS: number): Promise<CannonRun> {
+  return generator === 'wrk' ? wrk(url, connections, durationS) : cannon(url, connections, durationS);
+}
