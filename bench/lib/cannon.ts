@@ -43,6 +43,3 @@ export function cannon(url: string, connections: number, durationS: number): Pro
     const watchdog = setTimeout(() => instance.stop(), (durationS + 30) * 1000);
   });
 }
-
-/** The closed-loop load generators the throughput scenarios can use. */
-export type LoadGenerator = 'wrk' | 'autocannon';

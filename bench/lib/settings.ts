@@ -1,4 +1,4 @@
-import type { LoadGenerator } from './cannon.js';
+import type { LoadGenerator } from './load.js';
 import { wrkInstalled } from './wrk.js';
 
 /** What one bench run does, read from the environment. */
@@ -58,12 +58,13 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, hasWrk: () =>
     problems.push(`BENCH_PIN: must be auto, on or off, got ${JSON.stringify(env.BENCH_PIN)}`);
   }
   const generatorRaw = (env.BENCH_LOAD_GENERATOR ?? 'auto').trim().toLowerCase();
-  let loadGenerator: LoadGenerator = 'autocannon';
-  if (generatorRaw === 'wrk' || (generatorRaw === 'auto' && hasWrk())) loadGenerator = 'wrk';
-  else if (!['auto', 'autocannon'].includes(generatorRaw)) {
+  const wrkThere = ['auto', 'wrk'].includes(generatorRaw) && hasWrk();
+  if (!['auto', 'wrk', 'autocannon'].includes(generatorRaw)) {
     problems.push(`BENCH_LOAD_GENERATOR: must be auto, wrk or autocannon, got ${JSON.stringify(env.BENCH_LOAD_GENERATOR)}`);
+  } else if (generatorRaw === 'wrk' && !wrkThere) {
+    problems.push('BENCH_LOAD_GENERATOR: wrk is not installed (Debian: apt-get install wrk)');
   }
-  if (generatorRaw === 'wrk' && !hasWrk()) problems.push('BENCH_LOAD_GENERATOR: wrk is not installed (Debian: apt-get install wrk)');
+  const loadGenerator: LoadGenerator = wrkThere ? 'wrk' : 'autocannon';
   if (problems.length > 0) throw new SettingsError(problems);
   const pin = !['0', 'false', 'off'].includes(pinRaw);
   return { durationS, warmupS, rounds, connections, overloadS, pin, loadGenerator };

@@ -1,5 +1,4 @@
-import type { LoadGenerator } from './cannon.js';
-import { closedLoop } from './load.js';
+import { closedLoop, type LoadGenerator } from './load.js';
 import { readCpuSeconds, RssSampler } from './procfs.js';
 import type { RunningProcess } from './service.js';
 
