@@ -48,6 +48,21 @@ describe('BackendClient', () => {
     expect(stub.requests[0]).toMatchObject({ 'x-request-id': 'r-1', traceparent: ctx.traceparent });
   });
 
+  it('reads an answer that arrives in pieces', async () => {
+    const { client } = await setup(['timeInParts']);
+    expect(await client.get(ctx)).toEqual({ body: 'Monday, 02-Jan-06 15:04:05 UTC', instance: 'stub-1', tries: 1 });
+  });
+
+  it('refuses an answer over 64 KiB as a bad answer, and retries it', async () => {
+    const { client, tries } = await setup(['oversized', 'time']);
+    expect((await client.get(ctx)).tries).toBe(2);
+    expect(tries).toEqual(['error_body', 'ok']);
+    const always = await setup(['oversized']);
+    const err = await failure(always.client.get(ctx));
+    expect(err.outcome).toBe('error_body');
+    expect(err.message).toBe('backend answer larger than 65536 bytes');
+  });
+
   it.each([
     ['a 500', 'error500', 'error_status'],
     ['a 200 ERROR', 'error200', 'error_body'],

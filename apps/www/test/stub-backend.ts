@@ -3,7 +3,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /** What the stub does with one request. */
-export type Behaviour = 'time' | 'error500' | 'error200' | 'status404' | 'hang' | 'reset';
+export type Behaviour = 'time' | 'timeInParts' | 'oversized' | 'error500' | 'error200' | 'status404' | 'hang' | 'reset';
 
 /**
  * A scriptable backend on a real loopback socket: each request takes the next behaviour
@@ -22,6 +22,24 @@ export class StubBackend {
       switch (behaviour) {
         case 'time':
           res.writeHead(200, { 'content-type': 'text/plain', 'x-castle-instance': 'stub-1' }).end('Monday, 02-Jan-06 15:04:05 UTC');
+          return;
+        case 'timeInParts': {
+          // The same answer in three writes, apart in time, so the client reads it in pieces.
+          const parts = ['Monday, 02-Jan-06 ', '15:04:05', ' UTC'];
+          res.writeHead(200, { 'content-type': 'text/plain', 'x-castle-instance': 'stub-1' });
+          const next = () => {
+            const part = parts.shift();
+            if (parts.length === 0) res.end(part);
+            else {
+              res.write(part);
+              setTimeout(next, 5);
+            }
+          };
+          next();
+          return;
+        }
+        case 'oversized':
+          res.writeHead(200, { 'content-type': 'text/plain' }).end('x'.repeat(100 * 1024));
           return;
         case 'error500':
           res.writeHead(500).end('ERROR');
