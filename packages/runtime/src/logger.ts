@@ -16,8 +16,9 @@ export function createLogger(info: BuildInfo, level: LogLevel, destination?: Des
     timestamp: isoTimeField(),
     formatters: { level: (label: string) => ({ level: label }) },
   };
-  // Lines go to standard output in batches of 16 KiB or every 100 ms, and whatever is pending
-  // at exit: see BatchedDestination for why not pino's own destination.
+  // Lines go to standard output in batches (64 KiB to a file, 16 KiB to a pipe) or every
+  // 100 ms, and whatever is pending at exit: see BatchedDestination for why not pino's own
+  // destination.
   return pino(options, destination ?? batchedStdout());
 }
 

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BatchedDestination } from '../src/index.js';
+import { defaultBatchBytes } from '../src/log-destination.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'castle-logdest-'));
 let fds: number[] = [];
@@ -20,7 +21,34 @@ function fileDestination(name: string, options?: ConstructorParameters<typeof Ba
   return { dest: new BatchedDestination(fd, options), read: () => readFileSync(path, 'utf8') };
 }
 
+describe('defaultBatchBytes', () => {
+  it('is 64 KiB for a regular file and 16 KiB for a pipe, a device or an unusable descriptor', () => {
+    const file = openSync(join(dir, 'size.log'), 'w');
+    fds.push(file);
+    expect(defaultBatchBytes(file)).toBe(64 * 1024);
+    const fifo = join(dir, 'size.fifo');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    // Read-write, so opening does not wait for a reader.
+    const pipe = openSync(fifo, 'r+');
+    fds.push(pipe);
+    expect(defaultBatchBytes(pipe)).toBe(16 * 1024);
+    const device = openSync('/dev/null', 'w');
+    fds.push(device);
+    expect(defaultBatchBytes(device)).toBe(16 * 1024);
+    expect(defaultBatchBytes(987_654)).toBe(16 * 1024);
+  });
+});
+
 describe('BatchedDestination', () => {
+  it('batches 64 KiB for a file when no size is given', () => {
+    const { dest, read } = fileDestination('default.log', { flushMs: 60_000 });
+    const line = `${'x'.repeat(1023)}\n`;
+    for (let i = 0; i < 63; i++) dest.writeBatched(line);
+    expect(read()).toBe('');
+    dest.writeBatched(line);
+    expect(read()).toHaveLength(64 * 1024);
+  });
+
   it('holds batched lines until the batch is full, then writes them in one piece', () => {
     const { dest, read } = fileDestination('batch.log', { batchBytes: 64, flushMs: 60_000 });
     dest.writeBatched('{"n":1,"pad":"xxxxxxxxxx"}\n');
