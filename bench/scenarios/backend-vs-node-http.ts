@@ -16,15 +16,16 @@ const title = 'backend (Fastify, per-response log on) vs a bare node:http hello 
  */
 export async function backendVsNodeHttp(ctx: ScenarioContext): Promise<ScenarioResult> {
   ctx.progress(`scenario ${id}: ${title}`);
-  const hello = await startService(helloSpec(ctx.cores.server));
+  const specs = { hello: helloSpec(ctx.cores.server), backend: backendSpec(ctx.cores.server) };
+  const hello = await startService(specs.hello);
   try {
-    const backend = await startService(backendSpec(ctx.cores.server));
+    const backend = await startService(specs.backend);
     try {
       const idle = { hello: readRssMiB(hello.pid), backend: readRssMiB(backend.pid) };
       const result = await compareThroughput(ctx, {
         scenario: id,
-        baseline: { label: 'node:http hello world', url: hello.url, path: [hello] },
-        castle: { label: 'castle backend', url: `${backend.url}/`, path: [backend] },
+        baseline: { label: 'node:http hello world', url: hello.url, path: [hello], spec: specs.hello },
+        castle: { label: 'castle backend', url: `${backend.url}/`, path: [backend], spec: specs.backend },
         minRatio: 0.6,
       });
       const { baseline, castle } = result.summary;
@@ -37,18 +38,14 @@ export async function backendVsNodeHttp(ctx: ScenarioContext): Promise<ScenarioR
         during: `scenario 1, max over ${ctx.settings.rounds} rounds`,
       });
       await backend.stop();
-      const fastify = await startService(fastifyHelloSpec(ctx.cores.server));
-      try {
-        const floor = await frameworkFloor(ctx, {
-          scenario: id,
-          baseline: { label: 'node:http hello world', url: hello.url, path: [hello] },
-          framework: { label: 'fastify-hello', url: `${fastify.url}/`, path: [fastify] },
-          minRatio: 0.6,
-        });
-        return { id, title, checks: [...result.checks, floor.check], raw: { idleRssMiB: idle, ...result, framework: floor.rounds } };
-      } finally {
-        await fastify.stop();
-      }
+      await hello.stop();
+      const floor = await frameworkFloor(ctx, {
+        scenario: id,
+        baseline: { label: 'node:http hello world', spec: specs.hello },
+        framework: { label: 'fastify-hello', spec: fastifyHelloSpec(ctx.cores.server) },
+        minRatio: 0.6,
+      });
+      return { id, title, checks: [...result.checks, floor.check], raw: { idleRssMiB: idle, ...result, framework: floor.rounds } };
     } finally {
       await backend.stop();
     }

@@ -18,15 +18,19 @@ export async function wwwVsBareProxy(ctx: ScenarioContext): Promise<ScenarioResu
   ctx.progress(`scenario ${id}: ${title}`);
   const backend = await startService(backendSpec(ctx.cores.upstream));
   try {
-    const proxy = await startService(proxySpec(ctx.cores.server, backend.url));
+    const specs = {
+      proxy: proxySpec(ctx.cores.server, backend.url),
+      www: wwwSpec(ctx.cores.server, backend.url, { WWW_CAPACITY_RPS: '0', WWW_MAX_CONCURRENCY: '0' }),
+    };
+    const proxy = await startService(specs.proxy);
     try {
-      const www = await startService(wwwSpec(ctx.cores.server, backend.url, { WWW_CAPACITY_RPS: '0', WWW_MAX_CONCURRENCY: '0' }));
+      const www = await startService(specs.www);
       try {
         const idle = { proxy: readRssMiB(proxy.pid), www: readRssMiB(www.pid) };
         const result = await compareThroughput(ctx, {
           scenario: id,
-          baseline: { label: 'bare undici proxy', url: `${proxy.url}/`, path: [proxy, backend] },
-          castle: { label: 'castle www (limit off)', url: `${www.url}/`, path: [www, backend] },
+          baseline: { label: 'bare undici proxy', url: `${proxy.url}/`, path: [proxy, backend], spec: specs.proxy },
+          castle: { label: 'castle www (limit off)', url: `${www.url}/`, path: [www, backend], spec: specs.www },
           minRatio: 0.8,
         });
         const { baseline, castle } = result.summary;
@@ -39,18 +43,14 @@ export async function wwwVsBareProxy(ctx: ScenarioContext): Promise<ScenarioResu
           during: `scenario 2, max over ${ctx.settings.rounds} rounds`,
         });
         await www.stop();
-        const fastify = await startService(fastifyProxySpec(ctx.cores.server, backend.url));
-        try {
-          const floor = await frameworkFloor(ctx, {
-            scenario: id,
-            baseline: { label: 'bare undici proxy', url: `${proxy.url}/`, path: [proxy, backend] },
-            framework: { label: 'fastify-proxy', url: `${fastify.url}/`, path: [fastify, backend] },
-            minRatio: 0.8,
-          });
-          return { id, title, checks: [...result.checks, floor.check], raw: { idleRssMiB: idle, ...result, framework: floor.rounds } };
-        } finally {
-          await fastify.stop();
-        }
+        await proxy.stop();
+        const floor = await frameworkFloor(ctx, {
+          scenario: id,
+          baseline: { label: 'bare undici proxy', spec: specs.proxy, behind: [backend] },
+          framework: { label: 'fastify-proxy', spec: fastifyProxySpec(ctx.cores.server, backend.url), behind: [backend] },
+          minRatio: 0.8,
+        });
+        return { id, title, checks: [...result.checks, floor.check], raw: { idleRssMiB: idle, ...result, framework: floor.rounds } };
       } finally {
         await www.stop();
       }
