@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
+import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { errorBody, HttpError, type HttpMetrics } from '../src/index.js';
@@ -146,6 +147,33 @@ describe('the HTTP edge', () => {
     expect(aborted[0]).toMatchObject({ method: 'GET', path: '/held', status: 499 });
     const scrape = await app.inject('/metrics');
     expect(scrape.body).toContain('http_requests_total{method="GET",route="/held",status_code="499"} 1');
+  });
+
+  it('reports a response that fails while being written as aborted (499), once, with the error logged beside it', async () => {
+    const { app, logs, metrics } = demoApp();
+    onTestFinished(() => app.close());
+    app.get('/broken', (_req, reply) => {
+      const body = new Readable({ read() {} });
+      body.push('first part\n');
+      setImmediate(() => body.destroy(new Error('disk gone')));
+      return reply.type('text/plain').send(body);
+    });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = app.server.address() as AddressInfo;
+    const client = connect(port, '127.0.0.1', () => client.write('GET /broken HTTP/1.1\r\nhost: x\r\n\r\n'));
+    let received = '';
+    client.setEncoding('utf8').on('data', (chunk: string) => (received += chunk));
+    await new Promise((resolve) => client.on('close', resolve));
+    expect(received).toMatch(/^HTTP\/1\.1 200 OK/);
+    expect(received).toContain('first part');
+    await expect.poll(() => metrics.inFlight.count).toBe(0);
+    expect(logs.withMessage('request completed')).toEqual([]);
+    const aborted = logs.withMessage('request aborted');
+    expect(aborted).toHaveLength(1);
+    expect(aborted[0]).toMatchObject({ method: 'GET', path: '/broken', status: 499 });
+    const warned = logs.withMessage('response terminated with an error with headers already sent');
+    expect(warned).toHaveLength(1);
+    expect(warned[0]).toMatchObject({ level: 'warn', err: { message: 'disk gone' } });
   });
 
   it('reports every unanswered request of a pipelining client that went away', async () => {
