@@ -70,9 +70,10 @@ function summarise(rounds: readonly ThroughputRound[], front: string): SideSumma
  * cancels in the median.
  *
  * Why fresh processes: a process keeps its speed for its lifetime (what its JIT compiled,
- * where its memory landed, how it interleaves with the other on the shared core). Two
- * identical backends measured 0.87x to 1.20x of each other across eight fresh pairs, each
- * pair steady over its own rounds, so rounds on one pair repeat one sample of that spread.
+ * where its memory landed, how it interleaves with the other on the shared core). In a noisy
+ * hour two identical backends measured 0.87x to 1.20x of each other across eight fresh
+ * pairs, each pair steady over its own rounds (0.95x to 1.01x in a calmer one), so rounds on
+ * one pair would repeat a single sample of that spread.
  */
 async function coScheduledRounds(ctx: ScenarioContext, baseline: FreshTarget, other: FreshTarget): Promise<CoScheduledRound[]> {
   const { settings } = ctx;

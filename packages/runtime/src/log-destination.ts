@@ -15,9 +15,9 @@ const sleeper = new Int32Array(new SharedArrayBuffer(4));
 /**
  * The batch size for a descriptor. Every write(2) to a file updates the file's size and
  * times, which on a journaling file system costs far more than copying the bytes: on ext4,
- * the backend logging to a file spent about 12% less CPU per response with 64 KiB batches
- * than with 16 KiB ones (geometric mean of 10 rounds, each a fresh pair of processes on one
- * core, 2% to 19%; 32 KiB and 48 KiB batches gained nothing measurable). A pipe,
+ * the backend logging to a file spent 12% to 13% less CPU per response with 64 KiB batches
+ * than with 16 KiB ones (geometric means of two runs of 8 and 10 rounds, each round a fresh
+ * pair of processes on one core; 32 KiB and 48 KiB batches gained nothing measurable). A pipe,
  * as a container runtime gives a service for its standard output, has no such cost and
  * holds 64 KiB by default, so a 16 KiB batch rarely has to wait for the reader to drain it.
  */
