@@ -119,6 +119,23 @@ describe('BackendClient', () => {
     expect(client.breakerState).toBe(0);
   });
 
+  it('counts only consecutive failures: a success in between keeps the breaker closed', async () => {
+    const { client } = await setup(['error500', 'error500', 'time', 'error500', 'error500', 'time'], { retries: 0 });
+    const outcomes: string[] = [];
+    for (let i = 0; i < 6; i++) outcomes.push(await client.get(ctx).then(() => 'ok', (e: BackendError) => e.outcome));
+    expect(outcomes).toEqual(['error_status', 'error_status', 'ok', 'error_status', 'error_status', 'ok']);
+    expect(client.breakerState).toBe(0);
+  });
+
+  it('makes each try once, counting the failed first try as the first of its retries', async () => {
+    const { client, stub, tries, retries } = await setup(['error500', 'error500', 'time'], { retries: 2 });
+    const answer = await client.get(ctx);
+    expect(answer).toMatchObject({ body: 'Monday, 02-Jan-06 15:04:05 UTC', tries: 3 });
+    expect(tries).toEqual(['error_status', 'error_status', 'ok']);
+    expect(retries()).toBe(2);
+    expect(stub.requests).toHaveLength(3);
+  });
+
   it('does not retry while the breaker is open', async () => {
     const { client, retries } = await setup(['error500'], { retries: 1, breakerThreshold: 1, breakerResetMs: 10_000 });
     await failure(client.get(ctx));
