@@ -213,7 +213,7 @@ export class BackendClient {
     try {
       answer = await this.#try(context);
     } catch (err) {
-      return this.#withPolicy(context, err);
+      return this.#withPolicy(context, classify(err));
     }
     this.#consecutiveFailures.success();
     answer.tries = 1;
@@ -221,7 +221,7 @@ export class BackendClient {
   }
 
   /** The call through the retry and breaker policy, its first attempt `failed` when given. */
-  async #withPolicy(context: CallContext, failed?: unknown): Promise<BackendAnswer> {
+  async #withPolicy(context: CallContext, failed?: BackendError): Promise<BackendAnswer> {
     let tries = 0;
     try {
       const answer = await this.#policy.execute(() => {
