@@ -10,14 +10,11 @@ const isTraceId = (s: string) => /^[0-9a-f]{32}$/.test(s) && !/^0+$/.test(s);
 const isSpanId = (s: string) => /^[0-9a-f]{16}$/.test(s) && !/^0+$/.test(s);
 
 describe('continueTrace', () => {
-  it('keeps the trace id of any valid version-00 traceparent, with a new span and the sampled flag', () => {
+  it('keeps the trace id and the sampled flag of any valid version-00 traceparent', () => {
     fc.assert(
       fc.property(validTraceparent, fc.constantFrom('', ' ', '\t'), ({ traceId, spanId, flags }, pad) => {
         const ctx = continueTrace(`${pad}00-${traceId}-${spanId}-${flags}${pad}`);
-        expect(ctx.traceId).toBe(traceId);
-        expect(isSpanId(ctx.spanId)).toBe(true);
-        expect(ctx.spanId).not.toBe(spanId);
-        expect(ctx.sampled).toBe((Number.parseInt(flags, 16) & 1) === 1);
+        expect(ctx).toEqual({ traceId, sampled: (Number.parseInt(flags, 16) & 1) === 1 });
       }),
     );
   });
@@ -37,7 +34,6 @@ describe('continueTrace', () => {
       fc.property(fc.oneof(invalid, fc.constant(undefined), fc.array(fc.string())), (header) => {
         const ctx = continueTrace(header);
         expect(isTraceId(ctx.traceId)).toBe(true);
-        expect(isSpanId(ctx.spanId)).toBe(true);
         expect(ctx.sampled).toBe(true);
         if (typeof header === 'string') expect(header).not.toContain(ctx.traceId);
       }),
@@ -50,6 +46,7 @@ describe('continueTrace', () => {
         const parent = continueTrace(tp ? `00-${tp.traceId}-${tp.spanId}-${tp.flags}` : undefined);
         const child = childTraceparent(parent);
         expect(child).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/);
+        expect(isSpanId(child.split('-')[2] ?? '')).toBe(true);
         expect(continueTrace(child)).toMatchObject({ traceId: parent.traceId, sampled: parent.sampled });
       }),
     );

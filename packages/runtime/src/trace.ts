@@ -1,10 +1,13 @@
 import { randomFillSync } from 'node:crypto';
 
-/** The W3C trace context of one request. */
+/**
+ * The W3C trace context of one request: the trace it belongs to and whether the caller
+ * samples it. Castle records no spans of its own (no tracer runs), so it keeps no span id:
+ * the trace id and request id in every log line link a request across the tiers, and each
+ * call to another service carries a fresh parent id (`childTraceparent`).
+ */
 export interface TraceContext {
   readonly traceId: string;
-  /** The span of this service's handling of the request. */
-  readonly spanId: string;
   readonly sampled: boolean;
 }
 
@@ -31,21 +34,21 @@ function randomHex(bytes: number): string {
 }
 
 /** A fresh 8-byte span id as hex. */
-export function newSpanId(): string {
+function newSpanId(): string {
   return randomHex(8);
 }
 
 /**
- * Continues the trace of an incoming `traceparent` header (version 00), or starts a new one
- * when the header is missing or malformed. Either way this service gets a span of its own.
+ * Continues the trace of an incoming `traceparent` header (version 00), or starts a new,
+ * sampled one when the header is missing or malformed.
  */
 export function continueTrace(header: string | string[] | undefined): TraceContext {
   const match = typeof header === 'string' ? traceparentPattern.exec(header.trim()) : null;
   if (match && match[1] !== zeroTrace && match[2] !== zeroSpan) {
     const flags = Number.parseInt(match[3] ?? '00', 16);
-    return { traceId: match[1] as string, spanId: newSpanId(), sampled: (flags & 1) === 1 };
+    return { traceId: match[1] as string, sampled: (flags & 1) === 1 };
   }
-  return { traceId: randomHex(16), spanId: newSpanId(), sampled: true };
+  return { traceId: randomHex(16), sampled: true };
 }
 
 /** The `traceparent` header for a call this service makes as a child of `ctx`. */
