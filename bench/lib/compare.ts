@@ -7,8 +7,8 @@ import { median, round, spread } from './stats.js';
 import { measureCoScheduled, measureThroughput, type CoScheduledRound, type ThroughputRound, type ThroughputTarget } from './throughput.js';
 
 /**
- * A target of co-scheduled rounds: its front process is started afresh from `spec` for each
- * round; the processes `behind` it (e.g. a proxy's backend) are shared.
+ * A target whose front process is started afresh from `spec` for each measured round; the
+ * processes `behind` it (e.g. a proxy's backend) are shared.
  */
 export interface FreshTarget {
   readonly label: string;
@@ -16,20 +16,11 @@ export interface FreshTarget {
   readonly behind?: readonly RunningProcess[];
 }
 
-/** A running target whose front process can also be started afresh from `spec`. */
-export interface RestartableTarget extends ThroughputTarget {
-  readonly spec: ServiceSpec;
-}
-
-function fresh(target: RestartableTarget): FreshTarget {
-  return { label: target.label, spec: target.spec, behind: target.path.slice(1) };
-}
-
 /** A throughput comparison: Castle against a baseline, as interleaved rounds. */
 export interface ThroughputComparison {
   readonly scenario: string;
-  readonly baseline: RestartableTarget;
-  readonly castle: RestartableTarget;
+  readonly baseline: FreshTarget;
+  readonly castle: FreshTarget;
   /** The lowest acceptable castle/baseline ratio of responses per second. */
   readonly minRatio: number;
 }
@@ -81,59 +72,74 @@ async function coScheduledRounds(ctx: ScenarioContext, baseline: FreshTarget, ot
   for (let i = 0; i < settings.rounds; i++) {
     const castleFirst = i % 2 === 1;
     ctx.progress(`  ${other.label} and ${baseline.label} at once on one core, fresh processes: warm-up ${settings.warmupS}s + ${settings.durationS}s`);
-    const r = await withFreshFronts(castleFirst ? [other, baseline] : [baseline, other], async ([first, second]) => {
-      const [b, o] = castleFirst ? [second, first] : [first, second];
-      return measureCoScheduled(b, o, { ...settings, castleFirst });
-    });
+    const r = await withFreshFronts([baseline, other], ([b, o]) => measureCoScheduled(b, o, { ...settings, castleFirst }), castleFirst);
     ctx.progress(`    CPU per response ${round(r.baselineCpuUs, 1)} us vs ${round(r.castleCpuUs, 1)} us`);
     rounds.push(r);
   }
   return rounds;
 }
 
-/** Starts a fresh front process for each target, in order, runs `use` on them and stops them, also on failure. */
+/**
+ * Starts a fresh front process for each of a pair of targets (the second one first when
+ * `reversed`), runs `use` on them in their given order and stops them, also on failure.
+ */
 async function withFreshFronts<T>(
   targets: readonly [FreshTarget, FreshTarget],
   use: (started: readonly [ThroughputTarget, ThroughputTarget]) => Promise<T>,
+  reversed = false,
 ): Promise<T> {
-  const fronts: RunningProcess[] = [];
+  const fronts = new Map<FreshTarget, RunningProcess>();
   try {
-    for (const t of targets) fronts.push(await startService(t.spec));
-    const started = targets.map((t, i) => {
-      const front = fronts[i] as RunningProcess;
+    for (const t of reversed ? [...targets].reverse() : targets) fronts.set(t, await startService(t.spec));
+    const started = (t: FreshTarget): ThroughputTarget => {
+      const front = fronts.get(t) as RunningProcess;
       return { label: t.label, url: `${front.url}/`, path: [front, ...(t.behind ?? [])] };
-    });
-    return await use([started[0] as ThroughputTarget, started[1] as ThroughputTarget]);
+    };
+    return await use([started(targets[0]), started(targets[1])]);
   } finally {
-    await Promise.all(fronts.map((p) => p.stop()));
+    await Promise.all([...fronts.values()].map((p) => p.stop()));
+  }
+}
+
+/** Starts a fresh front process for `target`, runs `use` on it and stops it, also on failure. */
+async function withFreshFront<T>(target: FreshTarget, use: (started: ThroughputTarget) => Promise<T>): Promise<T> {
+  const front = await startService(target.spec);
+  try {
+    return await use({ label: target.label, url: `${front.url}/`, path: [front, ...(target.behind ?? [])] });
+  } finally {
+    await front.stop();
   }
 }
 
 /**
- * Two gated rows. Throughput: both targets in interleaved rounds, one at a time, and the
- * median of the per-round req/s ratios. Capacity per core: both loaded at once on the same
- * core, and the median of the per-round ratios of CPU time per response, which measures the
- * one-core capacity even when the load generator rather than the server is the limit, and
- * is immune to the machine's drift between rounds.
+ * Two gated rows. Throughput: both targets in interleaved rounds, one at a time, each
+ * measurement on a fresh front process, and the median of the per-round req/s ratios.
+ * Capacity per core: both loaded at once on the same core, a fresh pair each round, and the
+ * median of the per-round ratios of CPU time per response, which measures the one-core
+ * capacity even when the load generator rather than the server is the limit, and is immune
+ * to the machine's drift between rounds.
  */
 export async function compareThroughput(ctx: ScenarioContext, comparison: ThroughputComparison) {
   const { settings } = ctx;
-  const measure = (target: ThroughputTarget) => async () => {
-    ctx.progress(`  ${target.label}: warm-up ${settings.warmupS}s + ${settings.durationS}s`);
-    const result = await measureThroughput(target, settings);
-    ctx.progress(`    ${round(result.rps, 0)} req/s, core share ${round(result.coreShare[target.path[0]?.name ?? ''] ?? 0, 2)}`);
-    return result;
-  };
+  // A fresh process for every measurement: a process keeps its speed for its lifetime (see
+  // coScheduledRounds), so rounds on one pair would repeat a single sample of that spread.
+  const measure = (target: FreshTarget) => () =>
+    withFreshFront(target, async (started) => {
+      ctx.progress(`  ${target.label} (fresh process): warm-up ${settings.warmupS}s + ${settings.durationS}s`);
+      const result = await measureThroughput(started, settings);
+      ctx.progress(`    ${round(result.rps, 0)} req/s, core share ${round(result.coreShare[target.spec.name] ?? 0, 2)}`);
+      return result;
+    });
   const rounds = await interleave(settings.rounds, measure(comparison.baseline), measure(comparison.castle));
-  const base = summarise(rounds.baseline, comparison.baseline.path[0]?.name ?? '');
-  const castle = summarise(rounds.target, comparison.castle.path[0]?.name ?? '');
-  const front = comparison.castle.path[0]?.name ?? '';
+  const base = summarise(rounds.baseline, comparison.baseline.spec.name);
+  const castle = summarise(rounds.target, comparison.castle.spec.name);
+  const front = comparison.castle.spec.name;
   // Each round measures both sides back to back, so the machine's drift (its speed varies
   // by a quarter from minute to minute here) cancels in that round's ratio: the req/s ratio
   // is the median of the per-round ratios, not a ratio of the per-side medians.
   const pairs = rounds.baseline.map((b, i) => ({ b, t: rounds.target[i] }));
   const rpsRatios = pairs.map(({ b, t }) => (t ? t.rps / b.rps : Number.NaN));
-  const co = await coScheduledRounds(ctx, fresh(comparison.baseline), fresh(comparison.castle));
+  const co = await coScheduledRounds(ctx, comparison.baseline, comparison.castle);
   const perCoreRatios = co.map((r) => r.baselineCpuUs / r.castleCpuUs);
   const coInvalid = co.filter((r) => r.invalid).length;
   const ratio = median(rpsRatios);
@@ -158,7 +164,7 @@ export async function compareThroughput(ctx: ScenarioContext, comparison: Throug
       ratio: round(ratio, 3),
       target: `>= ${comparison.minRatio.toFixed(2)}x`,
       status: verdict(valid && ratio >= comparison.minRatio),
-      note: `${invalid}median of ${settings.rounds} per-round ratios (range ${range(rpsRatios)}); req/s spread across rounds: baseline ${round(base.rpsSpread * 100, 0)}%, castle ${round(castle.rpsSpread * 100, 0)}%${saturation}`,
+      note: `${invalid}one server loaded at a time, a fresh process for each measurement: median of ${settings.rounds} per-round ratios (range ${range(rpsRatios)}); req/s spread across rounds: baseline ${round(base.rpsSpread * 100, 0)}%, castle ${round(castle.rpsSpread * 100, 0)}%${saturation}`,
     },
     {
       scenario: comparison.scenario,

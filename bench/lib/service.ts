@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readRssMiB } from './procfs.js';
 import { waitForPort, waitForReadyLine } from './ready.js';
 
 /** How to start one server process. */
@@ -109,6 +110,21 @@ export async function startService(spec: ServiceSpec): Promise<RunningProcess> {
   } catch (err) {
     await stopChild(child);
     throw new Error(`${spec.name} did not start: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/**
+ * The RSS of a baseline's and a Castle service's process right after each is ready, before
+ * any load, in MiB: both are started, read, and stopped.
+ */
+export async function idleRss(baseline: ServiceSpec, castle: ServiceSpec): Promise<{ readonly baseline: number; readonly castle: number }> {
+  const started: RunningProcess[] = [];
+  try {
+    for (const spec of [baseline, castle]) started.push(await startService(spec));
+    const [b, c] = started.map((p) => readRssMiB(p.pid));
+    return { baseline: b ?? Number.NaN, castle: c ?? Number.NaN };
+  } finally {
+    await Promise.all(started.map((p) => p.stop()));
   }
 }
 
