@@ -1,8 +1,9 @@
 import { interleave } from './alternate.js';
-import type { Check } from './checks.js';
+import type { Check, ScenarioResult } from './checks.js';
 import { verdict } from './checks.js';
 import type { ScenarioContext } from './context.js';
-import { startService, type RunningProcess, type ServiceSpec } from './service.js';
+import { recordMemory } from './memory.js';
+import { idleRss, startService, type RunningProcess, type ServiceSpec } from './service.js';
 import { median, round, spread } from './stats.js';
 import { measureCoScheduled, measureThroughput, type CoScheduledRound, type ThroughputRound, type ThroughputTarget } from './throughput.js';
 
@@ -217,4 +218,39 @@ export async function frameworkFloor(
         `a ${row.minRatio.toFixed(2)}x target leaves ${round(row.minRatio / ratio, 2)}x of the bare framework for Castle's own per-request work`,
     },
   };
+}
+
+/** A throughput scenario: Castle against a baseline, plus the bare framework's INFO row. */
+export interface ThroughputScenario {
+  readonly id: string;
+  readonly title: string;
+  readonly baseline: FreshTarget;
+  readonly castle: FreshTarget;
+  /** The same service written with the bare framework (the INFO row). */
+  readonly framework: FreshTarget;
+  readonly minRatio: number;
+  /** How the memory rows name what they measure, e.g. `backend idle` and `backend under load`. */
+  readonly memory: { readonly idle: string; readonly load: string; readonly baselineLabel: string };
+}
+
+/**
+ * Runs a throughput scenario: the idle RSS of both services, the two gated rows
+ * (`compareThroughput`), the RSS under that load and the framework's INFO row. Every measured
+ * round starts its own front processes.
+ */
+export async function runThroughputScenario(ctx: ScenarioContext, scenario: ThroughputScenario): Promise<ScenarioResult> {
+  const { id, title, baseline, castle, minRatio, memory } = scenario;
+  ctx.progress(`scenario ${id}: ${title}`);
+  const idle = await idleRss(baseline.spec, castle.spec);
+  const result = await compareThroughput(ctx, { scenario: id, baseline, castle, minRatio });
+  recordMemory({ what: memory.idle, baselineLabel: memory.baselineLabel, baselineMiB: round(idle.baseline, 1), castleMiB: round(idle.castle, 1), during: 'after ready, before load' });
+  recordMemory({
+    what: memory.load,
+    baselineLabel: memory.baselineLabel,
+    baselineMiB: result.summary.baseline.rssMaxMiB[baseline.spec.name] ?? null,
+    castleMiB: result.summary.castle.rssMaxMiB[castle.spec.name] ?? Number.NaN,
+    during: `scenario ${id.split(' ')[0] ?? id}, max over ${ctx.settings.rounds} rounds`,
+  });
+  const floor = await frameworkFloor(ctx, { scenario: id, baseline, framework: scenario.framework, minRatio });
+  return { id, title, checks: [...result.checks, floor.check], raw: { idleRssMiB: idle, ...result, framework: floor.rounds } };
 }
