@@ -84,22 +84,13 @@ async function coScheduledRounds(ctx: ScenarioContext, baseline: FreshTarget, ot
  * Starts a fresh front process for each of a pair of targets (the second one first when
  * `reversed`), runs `use` on them in their given order and stops them, also on failure.
  */
-async function withFreshFronts<T>(
+function withFreshFronts<T>(
   targets: readonly [FreshTarget, FreshTarget],
   use: (started: readonly [ThroughputTarget, ThroughputTarget]) => Promise<T>,
   reversed = false,
 ): Promise<T> {
-  const fronts = new Map<FreshTarget, RunningProcess>();
-  try {
-    for (const t of reversed ? [...targets].reverse() : targets) fronts.set(t, await startService(t.spec));
-    const started = (t: FreshTarget): ThroughputTarget => {
-      const front = fronts.get(t) as RunningProcess;
-      return { label: t.label, url: `${front.url}/`, path: [front, ...(t.behind ?? [])] };
-    };
-    return await use([started(targets[0]), started(targets[1])]);
-  } finally {
-    await Promise.all([...fronts.values()].map((p) => p.stop()));
-  }
+  const [first, second] = reversed ? [targets[1], targets[0]] : targets;
+  return withFreshFront(first, (a) => withFreshFront(second, (b) => use(reversed ? [b, a] : [a, b])));
 }
 
 /** Starts a fresh front process for `target`, runs `use` on it and stops it, also on failure. */
