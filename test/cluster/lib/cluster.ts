@@ -226,7 +226,7 @@ async function forwardToEndpoint(kc: KubeConfig, namespace: string, service: str
   });
   for (const slice of slices.items) {
     const target = slice.ports?.find((p) => (p.name ?? '') === (portName ?? ''))?.port;
-    const endpoint = slice.endpoints.find((e) => e.conditions?.ready !== false && e.targetRef?.kind === 'Pod');
+    const endpoint = (slice.endpoints ?? []).find((e) => e.conditions?.ready !== false && e.targetRef?.kind === 'Pod');
     const pod = endpoint?.targetRef?.name;
     if (target === undefined || !pod) continue;
     const forward = new PortForward(kc);
