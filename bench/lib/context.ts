@@ -18,13 +18,21 @@ export function repoPath(relative: string): string {
   return `${root}${relative}`;
 }
 
+/**
+ * Every variable the bench sets on Castle's services about /metrics, in one place. The bench
+ * never reads /metrics; it only keeps the services' metrics listeners (when they have their
+ * own port) off fixed ports, which other work on the machine may hold, so that many
+ * processes can start side by side.
+ */
+const metricsEnv = { backend: { BACKEND_METRICS_PORT: '0' }, www: { WWW_METRICS_PORT: '0' } } as const;
+
 /** The Castle backend as built by `npm run build`: logging on (info), no injected errors. */
 export function backendSpec(core: number | undefined, env: Readonly<Record<string, string>> = {}): ServiceSpec {
   return {
     name: 'backend',
     script: repoPath('apps/backend/dist/server.js'),
     core,
-    env: { BACKEND_PORT: '0', BACKEND_HOST: '127.0.0.1', BACKEND_ERROR_RATE: '0', BACKEND_LOG_LEVEL: 'info', ...env },
+    env: { BACKEND_PORT: '0', BACKEND_HOST: '127.0.0.1', BACKEND_ERROR_RATE: '0', BACKEND_LOG_LEVEL: 'info', ...metricsEnv.backend, ...env },
   };
 }
 
@@ -34,26 +42,21 @@ export function wwwSpec(core: number | undefined, backendUrl: string, env: Reado
     name: 'www',
     script: repoPath('apps/www/dist/server.js'),
     core,
-    env: { WWW_PORT: '0', WWW_HOST: '127.0.0.1', WWW_BACKEND_URL: backendUrl, WWW_LOG_LEVEL: 'info', ...env },
+    env: { WWW_PORT: '0', WWW_HOST: '127.0.0.1', WWW_BACKEND_URL: backendUrl, WWW_LOG_LEVEL: 'info', ...metricsEnv.www, ...env },
   };
 }
 
-/** The bare node:http hello-world server (baseline of scenario 1). */
+/** The bare node:http hello-world server. */
 export function helloSpec(core: number | undefined): ServiceSpec {
   return { name: 'node-http-hello', script: repoPath('bench/baselines/hello.mjs'), core, env: { PORT: '0' } };
 }
 
-/** Fastify alone, serving the same hello world (the framework's share of scenario 1). */
-export function fastifyHelloSpec(core: number | undefined): ServiceSpec {
-  return { name: 'fastify-hello', script: repoPath('bench/baselines/fastify-hello.mjs'), core, env: { PORT: '0' } };
+/** The backend's contract as a Node developer would write it: Fastify, its request logging, fastify-metrics. */
+export function fastifyPeerSpec(core: number | undefined): ServiceSpec {
+  return { name: 'fastify-peer', script: repoPath('bench/baselines/fastify-peer.mjs'), core, env: { PORT: '0' } };
 }
 
-/** Fastify alone in front of an undici Pool (the framework's share of scenario 2). */
-export function fastifyProxySpec(core: number | undefined, backendUrl: string): ServiceSpec {
-  return { ...proxySpec(core, backendUrl), name: 'fastify-proxy', script: repoPath('bench/baselines/fastify-proxy.mjs') };
-}
-
-/** The bare node:http + undici Pool proxy (baseline of scenario 2). */
+/** The bare node:http + undici Pool proxy. */
 export function proxySpec(core: number | undefined, backendUrl: string): ServiceSpec {
   return {
     name: 'bare-undici-proxy',

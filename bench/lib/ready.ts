@@ -1,6 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readSync, watch } from 'node:fs';
-import { connect, createServer } from 'node:net';
 
 /** Where a server listens, from its `ready` log line. */
 export interface ReadyLine {
@@ -68,52 +67,5 @@ export function waitForReadyLine(path: string, child: ChildProcess, timeoutMs: n
     }, timeoutMs);
     child.once('exit', onExit);
     check();
-  });
-}
-
-/** A free loopback port, for a server that will not log where it listens (log level silent). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/**
- * For a server that logs nothing: resolves once `port` accepts a connection, retrying refused
- * connects every 20 ms. Rejects if the child exits first or after `timeoutMs`.
- */
-export function waitForPort(port: number, child: ChildProcess, timeoutMs: number, stderr: () => string): Promise<ReadyLine> {
-  return new Promise((resolve, reject) => {
-    const deadline = performance.now() + timeoutMs;
-    let settled = false;
-    const finish = (outcome: () => void) => {
-      if (settled) return;
-      settled = true;
-      child.off('exit', onExit);
-      outcome();
-    };
-    const onExit = (code: number | null, signal: NodeJS.Signals | null) =>
-      finish(() => reject(new Error(`exited (${code ?? signal}) before it was ready; stderr: ${stderr().trim() || '(empty)'}`)));
-    child.once('exit', onExit);
-    const attempt = () => {
-      if (settled) return;
-      const socket = connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        finish(() => resolve({ port, url: `http://127.0.0.1:${port}` }));
-      });
-      socket.once('error', () => {
-        socket.destroy();
-        if (performance.now() > deadline) finish(() => reject(new Error(`port ${port} not open within ${timeoutMs} ms`)));
-        else setTimeout(attempt, 20);
-      });
-    };
-    attempt();
   });
 }

@@ -3,7 +3,7 @@ import { closeSync, mkdtempSync, openSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readRssMiB } from './procfs.js';
-import { waitForPort, waitForReadyLine } from './ready.js';
+import { waitForReadyLine } from './ready.js';
 
 /** How to start one server process. */
 export interface ServiceSpec {
@@ -15,13 +15,6 @@ export interface ServiceSpec {
   readonly env?: Readonly<Record<string, string>>;
   /** The core to pin the process to, or undefined to leave it to the scheduler. */
   readonly core?: number | undefined;
-  /** Extra node flags, e.g. `--cpu-prof`. */
-  readonly nodeFlags?: readonly string[];
-  /**
-   * For a server that logs nothing (level silent): the port it was told to listen on, which
-   * is then awaited by connecting instead of by its ready line.
-   */
-  readonly silentPort?: number;
 }
 
 /** A started server process that has logged its `ready` line. */
@@ -78,9 +71,8 @@ async function stopChild(child: ChildProcess): Promise<void> {
 export async function startService(spec: ServiceSpec): Promise<RunningProcess> {
   const logPath = join(logDir(), `${spec.name}-${Date.now()}.log`);
   const out = openSync(logPath, 'w');
-  const nodeArgs = [...(spec.nodeFlags ?? []), spec.script];
   const [command, args] =
-    spec.core === undefined ? ['node', nodeArgs] : ['taskset', ['-c', String(spec.core), 'node', ...nodeArgs]];
+    spec.core === undefined ? ['node', [spec.script]] : ['taskset', ['-c', String(spec.core), 'node', spec.script]];
   const child = spawn(command, args, {
     env: { ...process.env, ...spec.env },
     stdio: ['ignore', out, 'pipe'],
@@ -93,10 +85,7 @@ export async function startService(spec: ServiceSpec): Promise<RunningProcess> {
     stderr = (stderr + chunk).slice(-4_000);
   });
   try {
-    const ready =
-      spec.silentPort === undefined
-        ? await waitForReadyLine(logPath, child, readyTimeoutMs, () => stderr)
-        : await waitForPort(spec.silentPort, child, readyTimeoutMs, () => stderr);
+    const ready = await waitForReadyLine(logPath, child, readyTimeoutMs, () => stderr);
     const pid = child.pid;
     if (pid === undefined) throw new Error(`${spec.name}: no process id`);
     return {

@@ -1,6 +1,6 @@
-import { closedLoop, type LoadGenerator } from './load.js';
 import { readCpuSeconds, RssSampler } from './procfs.js';
 import type { RunningProcess } from './service.js';
+import { wrk } from './wrk.js';
 
 /** One measured round against one target, after its warm-up. */
 export interface ThroughputRound {
@@ -36,9 +36,9 @@ export interface ThroughputTarget {
  */
 export async function measureThroughput(
   target: ThroughputTarget,
-  options: { readonly connections: number; readonly durationS: number; readonly warmupS: number; readonly loadGenerator: LoadGenerator },
+  options: { readonly connections: number; readonly durationS: number; readonly warmupS: number },
 ): Promise<ThroughputRound> {
-  const load = (durationS: number) => closedLoop(options.loadGenerator, target.url, options.connections, durationS);
+  const load = (durationS: number) => wrk(target.url, options.connections, durationS);
   if (options.warmupS > 0) await load(options.warmupS);
   const cpuBefore = target.path.map((p) => readCpuSeconds(p.pid));
   const logBefore = target.path.map((p) => p.logBytes());
@@ -103,7 +103,6 @@ export async function measureCoScheduled(
     readonly connections: number;
     readonly durationS: number;
     readonly warmupS: number;
-    readonly loadGenerator: LoadGenerator;
     readonly castleFirst?: boolean;
   },
 ): Promise<CoScheduledRound> {
@@ -118,7 +117,7 @@ export async function measureCoScheduled(
   const each = Math.max(1, Math.round(options.connections / 2));
   // Whichever load starts first does a few per cent better (an identical pair measures about
   // 1.03x one way round); the caller alternates the order so that the bias cancels.
-  const load = (t: ThroughputTarget, durationS: number) => closedLoop(options.loadGenerator, t.url, each, durationS);
+  const load = (t: ThroughputTarget, durationS: number) => wrk(t.url, each, durationS);
   const both = async (durationS: number) => {
     if (!options.castleFirst) return Promise.all([load(baseline, durationS), load(castle, durationS)]);
     const [rc, rb] = await Promise.all([load(castle, durationS), load(baseline, durationS)]);

@@ -1,11 +1,23 @@
 import { spawn, spawnSync } from 'node:child_process';
-import type { CannonRun } from './cannon.js';
 
 /** Whether `wrk` is on the PATH. */
 export function wrkInstalled(): boolean {
   // wrk has no --version that exits 0; a missing binary is ENOENT either way.
   const probe = spawnSync('wrk', ['--version'], { stdio: 'ignore' });
   return !(probe.error && (probe.error as NodeJS.ErrnoException).code === 'ENOENT');
+}
+
+/** What one closed-loop wrk run saw. */
+export interface LoadRun {
+  readonly requests: number;
+  readonly durationS: number;
+  readonly rps: number;
+  readonly non2xx: number;
+  /** Connect, read and write errors (timeouts apart). */
+  readonly errors: number;
+  readonly timeouts: number;
+  readonly latencyP50Ms: number;
+  readonly latencyP99Ms: number;
 }
 
 const unitsMs: Readonly<Record<string, number>> = { us: 0.001, ms: 1, s: 1000, m: 60_000 };
@@ -19,7 +31,7 @@ function latencyMs(text: string, percentile: string): number {
  * Reads wrk's report (with `--latency`).
  * @throws Error when the report has no request count, i.e. wrk did not run a test.
  */
-export function parseWrk(text: string): CannonRun {
+export function parseWrk(text: string): LoadRun {
   const total = /^\s*(\d+) requests in ([\d.]+)(us|ms|s|m),/m.exec(text);
   if (!total) throw new Error(`wrk: no "N requests in T" line in its report:\n${text}`);
   const requests = Number(total[1]);
@@ -43,7 +55,7 @@ export function parseWrk(text: string): CannonRun {
  * seconds, whole seconds as wrk takes them. wrk is a child of the bench process, so it runs
  * on the load generator's core. A watchdog kills a run that overstays by 30 s.
  */
-export function wrk(url: string, connections: number, durationS: number): Promise<CannonRun> {
+export function wrk(url: string, connections: number, durationS: number): Promise<LoadRun> {
   const seconds = Math.max(1, Math.round(durationS));
   const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '10s', '--latency', '-H', 'accept: text/plain', url];
   return new Promise((resolve, reject) => {
