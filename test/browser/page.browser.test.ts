@@ -47,8 +47,6 @@ const services = useServices();
 let www: RunningService;
 let profile: string;
 let context: BrowserContext;
-let page: Page;
-let cspConsole: string[];
 
 beforeAll(async () => {
   if (!existsSync(executablePath)) {
@@ -65,24 +63,24 @@ afterAll(async () => {
   if (profile) await rm(profile, { recursive: true, force: true });
 });
 
-async function openPage(): Promise<void> {
-  page = await context.newPage();
-  cspConsole = [];
+afterEach(async () => {
+  for (const p of context?.pages() ?? []) await p.close();
+});
+
+/** A fresh tab that records CSP violations (as events in the page) and CSP console messages. */
+async function openPage(): Promise<{ page: Page; cspConsole: string[]; violations: () => Promise<Violation[]> }> {
+  const page = await context.newPage();
+  const cspConsole: string[] = [];
   page.on('console', (m: ConsoleMessage) => {
     if (m.text().includes('Content Security Policy')) cspConsole.push(m.text());
   });
   await page.addInitScript(recordViolations);
+  return { page, cspConsole, violations: () => page.evaluate<Violation[]>('window.cspViolations') };
 }
-
-afterEach(async () => {
-  await page?.close();
-});
-
-const violations = () => page.evaluate<Violation[]>('window.cspViolations');
 
 describe("www's HTML page in Chromium", () => {
   it('applies its inline stylesheet under its own Content-Security-Policy and reports no violation', async () => {
-    await openPage();
+    const { page, cspConsole, violations } = await openPage();
     const response = await page.goto(`${www.url}/`, { waitUntil: 'load' });
     expect(response?.status()).toBe(200);
     expect(response?.headers()['content-security-policy']).toMatch(/style-src 'sha256-/);
@@ -107,7 +105,7 @@ describe("www's HTML page in Chromium", () => {
   });
 
   it('blocks the stylesheet and reports the violation when the policy carries a wrong hash', async () => {
-    await openPage();
+    const { page, violations } = await openPage();
     let sentHash = '';
     await page.route(`${www.url}/`, async (route) => {
       const response = await route.fetch();
