@@ -2,7 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * Test tiers (see the README): `unit` is hermetic (loopback only, in-process),
- * `int` runs the built services as real processes, `images` needs a Docker engine,
+ * `int` runs the built services as real processes, `browser` loads www's page in Chromium
+ * (/usr/bin/chromium), `images` needs a Docker engine,
  * `cluster` needs a Kubernetes API (KUBECONFIG).
  */
 const shared = {
@@ -30,6 +31,16 @@ export default defineConfig({
         test: {
           name: 'int',
           include: ['apps/*/test/**/*.int.test.ts', 'test/e2e/**/*.int.test.ts'],
+          expect: { requireAssertions: true },
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        ...shared,
+        test: {
+          name: 'browser',
+          include: ['test/browser/**/*.browser.test.ts'],
           expect: { requireAssertions: true },
           testTimeout: 60_000,
           hookTimeout: 60_000,

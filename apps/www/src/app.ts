@@ -98,9 +98,8 @@ export function buildWww(config: WwwConfig, deps: WwwDeps = {}): ServiceParts {
       reply.logFields = { upstream: 'ok', upstream_tries: answer.tries, backend_instance: answer.instance };
       void reply.header('x-castle-instance', info.instance).header('cache-control', 'no-store').header('vary', 'accept');
       if (prefersHtml(request)) {
-        return reply.type('text/html; charset=utf-8').send(
-          renderPage({ time: answer.body, wwwInstance: info.instance, backendInstance: answer.instance, version: info.version }),
-        );
+        const page = renderPage({ time: answer.body, wwwInstance: info.instance, backendInstance: answer.instance, version: info.version });
+        return reply.headers(page.headers).send(page.body);
       }
       return reply.type('text/plain; charset=utf-8').send(answer.body);
     } catch (err) {
