@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { boolean, ConfigError, decimalNumber, describeConfig, httpUrl, integer, loadConfig, milliseconds, oneOf, port } from '../src/index.js';
+import { boolean, ConfigError, decimalNumber, describeConfig, httpUrl, integer, loadConfig, milliseconds, oneOf, port } from '../src/config.js';
 
 const spec = {
   port: port('T_PORT', { default: 8080, description: 'port' }),

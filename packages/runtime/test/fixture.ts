@@ -1,5 +1,9 @@
 import { LogCapture } from '../../../test/support/log-capture.js';
-import { createHttpMetrics, createLogger, createServiceApp, Lifecycle, type BuildInfo } from '../src/index.js';
+import { Lifecycle } from '../src/lifecycle.js';
+import { createLogger } from '../src/logger.js';
+import { createHttpMetrics } from '../src/metrics.js';
+import { createServiceApp } from '../src/service-app.js';
+import type { BuildInfo } from '../src/version.js';
 
 export const info: BuildInfo = { service: 'demo', version: '1.2.3', gitSha: 'abc1234', buildTime: '2026-01-01T00:00:00Z', instance: 'demo-0' };
 

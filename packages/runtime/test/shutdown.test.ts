@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
-import { startService } from '../src/index.js';
+import { startService } from '../src/server.js';
 import { demoApp } from './fixture.js';
 
 function listen(drainDelayMs: number, shutdownTimeoutMs = 5000) {

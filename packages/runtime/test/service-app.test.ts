@@ -3,7 +3,8 @@ import { connect } from 'node:net';
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { errorBody, HttpError, type HttpMetrics } from '../src/index.js';
+import { errorBody, HttpError } from '../src/errors.js';
+import type { HttpMetrics } from '../src/metrics.js';
 import { demoApp, info } from './fixture.js';
 
 /**
