@@ -5,7 +5,8 @@ import { errorBody, HttpError } from './errors.js';
 import { Lifecycle } from './lifecycle.js';
 import { createLogger, type DestinationStream, type Logger } from './logger.js';
 import { createHttpMetrics, type HttpMetrics } from './metrics.js';
-import { registerHealthRoutes, registerMetricsRoute, registerVersionRoute } from './operational-routes.js';
+import { createManagementApp } from './management-app.js';
+import { registerHealthRoutes, registerVersionRoute } from './operational-routes.js';
 import { RequestObserver } from './request-observer.js';
 import type { LogLevel } from './service-config.js';
 import { requestIdFrom, type TraceContext } from './trace.js';
@@ -45,8 +46,9 @@ export interface ServiceAppOptions {
 /**
  * Builds a Fastify app with Castle's HTTP edge: request ids and trace context, hardened
  * timeouts and limits, one completion log line and metrics per request, one error handler
- * (4xx messages shown, 5xx masked), 404/405 with `Allow`, and /healthz, /readyz, /version,
- * /metrics. The service adds its own routes; this never listens.
+ * (4xx messages shown, 5xx masked), 404/405 with `Allow`, and /healthz, /readyz, /version.
+ * /metrics is not here but on the management app (`createManagementApp`). The service adds
+ * its own routes; this never listens.
  */
 export function createServiceApp(options: ServiceAppOptions): FastifyInstance {
   const { config, logger, metrics, lifecycle } = options;
@@ -110,7 +112,6 @@ export function createServiceApp(options: ServiceAppOptions): FastifyInstance {
 
   registerHealthRoutes(app, options);
   registerVersionRoute(app, options);
-  registerMetricsRoute(app, options);
   return app;
 }
 
@@ -123,19 +124,19 @@ export interface ServiceDeps {
 
 /**
  * The parts every service starts from: build info (from the image's variables and the
- * service's package.json), the logger, the HTTP metrics, the lifecycle and the app with its
- * HTTP edge. The service then adds its routes.
+ * service's package.json), the logger, the HTTP metrics, the lifecycle, the app with its
+ * HTTP edge and the management app that serves /metrics. The service then adds its routes.
  */
 export function createService(
   name: string,
   packageJson: URL,
   config: HttpEdgeConfig & { readonly logLevel: LogLevel },
   deps: ServiceDeps = {},
-): ServiceAppOptions & { readonly app: FastifyInstance } {
+): ServiceAppOptions & { readonly app: FastifyInstance; readonly management: FastifyInstance } {
   const info = deps.info ?? readBuildInfo(name, readPackageVersion(packageJson));
   const logger = createLogger(info, config.logLevel, deps.logDestination);
   const metrics = createHttpMetrics(info, { runtimeMetrics: deps.runtimeMetrics ?? true });
   const lifecycle = new Lifecycle();
   const parts = { info, config, logger, metrics, lifecycle };
-  return { ...parts, app: createServiceApp(parts) };
+  return { ...parts, app: createServiceApp(parts), management: createManagementApp(parts) };
 }
