@@ -4,6 +4,7 @@ import { ConfigError } from './config.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { Logger } from './logger.js';
 
+/** Where a service listens, and how long it drains and waits when it stops. */
 export interface ListenConfig {
   readonly host: string;
   readonly port: number;
@@ -13,6 +14,7 @@ export interface ListenConfig {
   readonly shutdownTimeoutMs: number;
 }
 
+/** What `startService` and `runMain` run: the two apps, their lifecycle, logger and listen config. */
 export interface ServiceParts {
   /** The service's own routes and probes, on `config.port`. */
   readonly app: FastifyInstance;
