@@ -20,9 +20,8 @@ export function repoPath(relative: string): string {
 
 /**
  * Every variable the bench sets on Castle's services about /metrics, in one place. The bench
- * never reads /metrics; it only keeps the services' metrics listeners (when they have their
- * own port) off fixed ports, which other work on the machine may hold, so that many
- * processes can start side by side.
+ * never reads /metrics; it only moves each service's management listener off its fixed
+ * default port (9080, 9081), which other work on the machine may hold, to a free one.
  */
 const metricsEnv = { backend: { BACKEND_METRICS_PORT: '0' }, www: { WWW_METRICS_PORT: '0' } } as const;
 

@@ -45,7 +45,7 @@ export function upstreamError(err: BackendError, breakerResetMs: number): HttpEr
  */
 export function buildWww(config: WwwConfig, deps: WwwDeps = {}): ServiceParts {
   const packageJson = new URL('../package.json', import.meta.url);
-  const { app, info, logger, metrics: httpMetrics, lifecycle } = createService('www', packageJson, config, deps);
+  const { app, management, info, logger, metrics: httpMetrics, lifecycle } = createService('www', packageJson, config, deps);
 
   const limiter = new CapacityLimiter({
     ratePerSecond: config.capacityRps,
@@ -112,5 +112,5 @@ export function buildWww(config: WwwConfig, deps: WwwDeps = {}): ServiceParts {
     }
   });
 
-  return { app, lifecycle, logger, config };
+  return { app, management, lifecycle, logger, config };
 }
