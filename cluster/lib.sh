@@ -1,10 +1,10 @@
 # shellcheck shell=bash disable=SC2034  # variables are used by the scripts that source this
-# Shared settings and functions of the hermetic test cluster scripts.
+# Shared settings and functions of the hermetic cluster scripts.
 # Sourced by build.sh, up.sh, down.sh and load-images.sh; never run directly.
 
 set -euo pipefail
 
-HERMETIC_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+CLUSTER_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 # ---- versions (the Go modules in k8s/, addons/, coredns/, crictl/ pin the same) ----
 readonly K8S_VERSION=v1.33.13
@@ -173,7 +173,7 @@ image_tar() {
   layer_sha=$(sha256sum "$work/layer.tar" | cut -d' ' -f1)
   mkdir -p "$work/img/$layer_sha"
   mv "$work/layer.tar" "$work/img/$layer_sha/layer.tar"
-  config=$(printf '{"architecture":"amd64","os":"linux","created":"1970-01-01T00:00:00Z","config":{"User":"%s","Entrypoint":["/%s"],"Env":["PATH=/"]},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]},"history":[{"created":"1970-01-01T00:00:00Z","created_by":"castle test/cluster/hermetic/build.sh"}]}' \
+  config=$(printf '{"architecture":"amd64","os":"linux","created":"1970-01-01T00:00:00Z","config":{"User":"%s","Entrypoint":["/%s"],"Env":["PATH=/"]},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]},"history":[{"created":"1970-01-01T00:00:00Z","created_by":"castle cluster/build.sh"}]}' \
     "$user" "$(basename "$binary")" "$layer_sha")
   config_sha=$(printf '%s' "$config" | sha256sum | cut -d' ' -f1)
   printf '%s' "$config" >"$work/img/$config_sha.json"

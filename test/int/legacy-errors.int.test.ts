@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { closedLoop, errorBodyOf, hit, tally } from './lib/load.js';
-import { useServices } from './lib/process.js';
+import { closedLoop, errorBodyOf, hit, tally } from '../support/http-load.js';
+import { useServices } from '../support/local-services.js';
 
 const services = useServices();
 const legacyBackend = { BACKEND_ERROR_RATE: '1', BACKEND_LEGACY_ERRORS: 'true' };
@@ -32,7 +32,7 @@ describe('the original 200 ERROR fault', () => {
     expect(answer.status).toBeUndefined();
     expect(exit.code).not.toBe(0);
     expect(exit.code).not.toBeNull();
-    expect(www.lines.some((l) => l.level === 'fatal' && /WWW_CRASH_ON_BACKEND_ERROR/.test(l.msg ?? ''))).toBe(true);
+    expect(www.lines).toContainEqual(expect.objectContaining({ level: 'fatal', msg: expect.stringMatching(/WWW_CRASH_ON_BACKEND_ERROR/) }));
   });
 
   it('by default www keeps running however often the backend answers ERROR', async () => {

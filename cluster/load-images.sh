@@ -2,7 +2,7 @@
 # Copy locally built Docker images into the hermetic cluster's containerd (namespace
 # k8s.io), where kubelet finds them. Pods must use imagePullPolicy: IfNotPresent or
 # Never: the cluster has no registry to pull from.
-#   bash test/cluster/hermetic/load-images.sh castle/www:dev castle/backend:dev
+#   bash cluster/load-images.sh castle/www:dev castle/backend:dev
 #   (npm run cluster:load -- castle/www:dev castle/backend:dev)
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"

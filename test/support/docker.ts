@@ -1,9 +1,9 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach } from 'vitest';
 
 /** The repository root. */
-export const root = fileURLToPath(new URL('../../../', import.meta.url));
+export const root = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Every container these tests start carries this label, so strays can be found and removed. */
 const testLabel = 'castle.test=images';
@@ -32,17 +32,6 @@ export async function dockerOk(args: readonly string[], timeoutMs?: number): Pro
   const result = await docker(args, timeoutMs);
   if (result.code !== 0) throw new Error(`docker ${args.join(' ')} exited ${result.code}: ${result.stderr.trim()}`);
   return result.stdout;
-}
-
-/** Runs a repository script with bash, its output shown as it goes; rejects on a non-zero exit. */
-export function runScript(script: string, args: readonly string[] = []): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', [`${root}${script}`, ...args], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
-    child.once('error', reject);
-    child.once('exit', (code, signal) =>
-      code === 0 ? resolve() : reject(new Error(`bash ${script} ${args.join(' ')} ended with ${signal ?? `exit ${code}`}`)),
-    );
-  });
 }
 
 /** `docker inspect` of one object, parsed. */

@@ -2,17 +2,17 @@
 # Bring up (or verify) the hermetic single-node Kubernetes cluster. Idempotent: when
 # the cluster is already up it only checks it and prints how to use it; when a host
 # process has died it starts just that one again.
-#   bash test/cluster/hermetic/up.sh        (npm run cluster:up)
+#   bash cluster/up.sh        (npm run cluster:up)
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source=pki.sh
-source "$HERMETIC_DIR/pki.sh"
+source "$CLUSTER_DIR/pki.sh"
 # shellcheck source=config.sh
-source "$HERMETIC_DIR/config.sh"
+source "$CLUSTER_DIR/config.sh"
 # shellcheck source=network.sh
-source "$HERMETIC_DIR/network.sh"
+source "$CLUSTER_DIR/network.sh"
 # shellcheck source=components.sh
-source "$HERMETIC_DIR/components.sh"
+source "$CLUSTER_DIR/components.sh"
 
 # Debian packages the cluster needs at run time (gcc/libc6-dev only for build.sh).
 readonly RUNTIME_PACKAGES=(containerd runc containernetworking-plugins iptables conntrack
@@ -39,14 +39,14 @@ ensure_binaries() {
     return 0
   fi
   step "binaries: missing in $BIN_DIR, running build.sh"
-  bash "$HERMETIC_DIR/build.sh"
+  bash "$CLUSTER_DIR/build.sh"
 }
 
 # apply_manifest FILE: fill in @VARS@ and apply with server-side apply
 apply_manifest() {
   sed -e "s|@CLUSTER_DOMAIN@|$CLUSTER_DOMAIN|g" -e "s|@DNS_SERVICE_IP@|$DNS_SERVICE_IP|g" \
     -e "s|@COREDNS_IMAGE@|$COREDNS_IMAGE|g" -e "s|@METRICS_SERVER_IMAGE@|$METRICS_SERVER_IMAGE|g" \
-    "$HERMETIC_DIR/manifests/$1" | kubectl_ apply --server-side --force-conflicts -f - >/dev/null \
+    "$CLUSTER_DIR/manifests/$1" | kubectl_ apply --server-side --force-conflicts -f - >/dev/null \
     || fail "kubectl apply of manifests/$1 failed"
 }
 
@@ -85,7 +85,7 @@ reset_stale_state() {
   local c
   for c in "${COMPONENTS[@]}"; do is_running "$c" && return 0; done
   step "found $STATE_DIR but no running component: resetting stale state with down.sh"
-  bash "$HERMETIC_DIR/down.sh"
+  bash "$CLUSTER_DIR/down.sh"
 }
 
 print_usage() {

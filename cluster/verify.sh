@@ -2,7 +2,7 @@
 # End-to-end check of a running hermetic cluster with a workload built here: a pod
 # from a locally made image, a Service reached by DNS name from another pod and by
 # ClusterIP from the host, pod logs, metrics (kubectl top) and helm. Cleans up after
-# itself. Run after up.sh:  bash test/cluster/hermetic/verify.sh
+# itself. Run after up.sh:  bash cluster/verify.sh
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -20,7 +20,7 @@ on_failure() {
 }
 
 build_selftest_image() {
-  (cd "$HERMETIC_DIR/selftest" && CGO_ENABLED=0 GOFLAGS=-buildvcs=false go build -trimpath -ldflags '-s -w' \
+  (cd "$CLUSTER_DIR/selftest" && CGO_ENABLED=0 GOFLAGS=-buildvcs=false go build -trimpath -ldflags '-s -w' \
     -o "$BIN_DIR/selftest" .) || fail "go build of selftest failed"
   image_tar "$SELFTEST_IMAGE" "$IMAGE_DIR/selftest.tar" 65534:65534 "$BIN_DIR/selftest"
   ctr_ images import "$IMAGE_DIR/selftest.tar" >/dev/null || fail "ctr images import of selftest failed"

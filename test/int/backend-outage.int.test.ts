@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { closedLoop, hit, newClient, percentile, pollUntil, rfc850, tally } from './lib/load.js';
-import { useServices } from './lib/process.js';
+import { closedLoop, hit, newClient, percentile, pollUntil, rfc850, tally } from '../support/http-load.js';
+import { useServices } from '../support/local-services.js';
 
 const services = useServices();
 const backendTimeoutMs = 2000;
@@ -22,8 +22,8 @@ describe('backend outage and recovery', () => {
 
     // Refused connections are answered at once; the breaker then fails fast without trying.
     const statuses = new Set(outage.map((o) => o.status));
-    expect([...statuses].every((s) => s === 502 || s === 503)).toBe(true);
-    expect(statuses.has(503)).toBe(true);
+    expect([...statuses].filter((s) => s !== 502 && s !== 503)).toEqual([]);
+    expect([...statuses]).toContain(503);
     expect(percentile(outage.map((o) => o.ms), 95)).toBeLessThan(backendTimeoutMs / 4);
     expect(www.running).toBe(true);
 
@@ -33,13 +33,13 @@ describe('backend outage and recovery', () => {
     // The breaker half-opens after 500 ms; poll on www's own answers until one is the time.
     const recovery = await pollUntil(`${www.url}/`, (o) => o.status === 200, { deadlineMs: 15_000, dispatcher });
     expect(recovery.at(-1)?.status).toBe(200);
-    expect(recovery.slice(0, -1).every((o) => o.status === 502 || o.status === 503)).toBe(true);
+    expect(recovery.slice(0, -1).filter((o) => o.status !== 502 && o.status !== 503)).toEqual([]);
 
     const after = await closedLoop(`${www.url}/`, { concurrency: 4, total: 40, dispatcher });
     await dispatcher.close();
     expect(tally(after)).toEqual({ 200: 40 });
-    expect(after.every((o) => rfc850.test(o.body ?? ''))).toBe(true);
-    expect(www.lines.some((l) => l.upstream === 'circuit_open')).toBe(true);
+    expect(after.map((o) => o.body).filter((b) => !rfc850.test(b ?? ''))).toEqual([]);
+    expect(www.lines.map((l) => l.upstream)).toContain('circuit_open');
   });
 
   it('www reports the dead backend as a 5xx, never as a connection error to its own client', async () => {

@@ -2,7 +2,7 @@
 # Build (or reuse) every binary and image of the hermetic cluster, cached by version
 # under ${CASTLE_CACHE_DIR:-/var/cache/castle}/k8s-<version>/. A component is rebuilt
 # only when its Go module files (go.mod, go.sum, *.go) or its version change.
-#   bash test/cluster/hermetic/build.sh          # build what is missing
+#   bash cluster/build.sh          # build what is missing
 #   CASTLE_REBUILD=1 bash .../build.sh           # rebuild everything
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -17,7 +17,9 @@ k8s_ldflags() {
   printf '%s' "$flags"
 }
 
-# module_hash DIR EXTRA: identifies the build inputs of one Go module
+# module_hash DIR EXTRA: identifies the build inputs of one Go module by the contents of
+# its files, never by their path, so moving the repository or this folder keeps the cache.
+# (That is also why the go.mod files keep their module names: a new name is a new hash.)
 module_hash() {
   (cd "$1" && cat go.mod go.sum ./*.go && printf '%s' "$2") | sha256sum | cut -c1-16
 }
@@ -51,19 +53,19 @@ go_build() {
 
 build_go_binaries() {
   local m=k8s.io/kubernetes/cmd
-  go_build "$HERMETIC_DIR/k8s" kubernetes "$(k8s_ldflags)" \
+  go_build "$CLUSTER_DIR/k8s" kubernetes "$(k8s_ldflags)" \
     kube-apiserver=$m/kube-apiserver kube-controller-manager=$m/kube-controller-manager \
     kube-scheduler=$m/kube-scheduler kubelet=$m/kubelet kube-proxy=$m/kube-proxy kubectl=$m/kubectl
-  go_build "$HERMETIC_DIR/k8s" etcd "-s -w" etcd=go.etcd.io/etcd/server/v3
-  go_build "$HERMETIC_DIR/addons" addons "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" \
+  go_build "$CLUSTER_DIR/k8s" etcd "-s -w" etcd=go.etcd.io/etcd/server/v3
+  go_build "$CLUSTER_DIR/addons" addons "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" \
     helm=helm.sh/helm/v3/cmd/helm metrics-server=sigs.k8s.io/metrics-server/cmd/metrics-server
-  go_build "$HERMETIC_DIR/coredns" coredns "-s -w" coredns=.
-  go_build "$HERMETIC_DIR/crictl" crictl "-s -w -X sigs.k8s.io/cri-tools/pkg/version.Version=$CRICTL_VERSION" \
+  go_build "$CLUSTER_DIR/coredns" coredns "-s -w" coredns=.
+  go_build "$CLUSTER_DIR/crictl" crictl "-s -w -X sigs.k8s.io/cri-tools/pkg/version.Version=$CRICTL_VERSION" \
     crictl=sigs.k8s.io/cri-tools/cmd/crictl
 }
 
 build_pause() {
-  local src="$HERMETIC_DIR/pause/pause.c" stamp="$BIN_DIR/.stamp-pause" hash
+  local src="$CLUSTER_DIR/pause/pause.c" stamp="$BIN_DIR/.stamp-pause" hash
   hash=$(sha256sum "$src" | cut -c1-16)
   if [[ -x $BIN_DIR/pause && -f $stamp && $(cat "$stamp") == "$hash" ]]; then
     ok "pause: cached"

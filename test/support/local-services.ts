@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeEach } from 'vitest';
 /** The two services, run from their build output (`npm run build`). */
 export type ServiceName = 'backend' | 'www';
 
-const root = fileURLToPath(new URL('../../../', import.meta.url));
+const root = fileURLToPath(new URL('../../', import.meta.url));
 const envPrefix: Record<ServiceName, string> = { backend: 'BACKEND', www: 'WWW' };
 
 /** How long a service may take to print its ready line on a busy two-core machine. */

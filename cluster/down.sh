@@ -3,11 +3,11 @@
 # interfaces, iptables chains, cgroups and state. Keeps the versioned binary cache.
 # Best effort and idempotent: safe to run when nothing (or half of it) is up; every
 # step runs, and what could not be cleaned is listed at the end.
-#   bash test/cluster/hermetic/down.sh      (npm run cluster:down)
+#   bash cluster/down.sh      (npm run cluster:down)
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source=network.sh
-source "$HERMETIC_DIR/network.sh"
+source "$CLUSTER_DIR/network.sh"
 
 PROBLEMS=()
 problem() { PROBLEMS+=("$1"); warn "$1"; }

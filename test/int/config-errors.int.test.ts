@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { useServices, type ServiceName } from './lib/process.js';
+import { useServices, type ServiceName } from '../support/local-services.js';
 
 const services = useServices();
 
@@ -53,6 +53,6 @@ describe('invalid configuration', () => {
     const exit = await second.exited;
 
     expect(exit.code).toBe(1);
-    expect(second.lines.some((l) => l.level === 'fatal' && l.msg === 'could not start')).toBe(true);
+    expect(second.lines).toContainEqual(expect.objectContaining({ level: 'fatal', msg: 'could not start' }));
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { closedLoop, errorBodyOf, metric, newClient, percentile, rfc850, scrape, tally } from './lib/load.js';
-import { useServices } from './lib/process.js';
+import { closedLoop, errorBodyOf, metric, newClient, percentile, rfc850, scrape, tally } from '../support/http-load.js';
+import { useServices } from '../support/local-services.js';
 
 const services = useServices();
 
@@ -17,8 +17,8 @@ describe('backend error rate', () => {
     await dispatcher.close();
 
     const errors = outcomes.filter((o) => o.status === 500);
-    expect(errors.every((o) => o.body === 'ERROR')).toBe(true);
-    expect(outcomes.filter((o) => o.status === 200).every((o) => rfc850.test(o.body ?? ''))).toBe(true);
+    expect(errors.map((o) => o.body).filter((b) => b !== 'ERROR')).toEqual([]);
+    expect(outcomes.filter((o) => o.status === 200 && !rfc850.test(o.body ?? '')).map((o) => o.body)).toEqual([]);
     expect(outcomes.filter((o) => o.status !== 200 && o.status !== 500)).toEqual([]);
     const share = errors.length / total;
     expect(share).toBeGreaterThanOrEqual(min);
@@ -34,7 +34,7 @@ describe('www in front of a failing backend', () => {
     const outcomes = await closedLoop(`${www.url}/`, { concurrency: 8, total: 300 });
 
     expect(tally(outcomes)).toEqual({ 200: 300 });
-    expect(outcomes.every((o) => rfc850.test(o.body ?? ''))).toBe(true);
+    expect(outcomes.map((o) => o.body).filter((b) => !rfc850.test(b ?? ''))).toEqual([]);
   });
 
   it('at 2% clients almost never see an error, because www retries the failed tries', async () => {
@@ -47,8 +47,8 @@ describe('www in front of a failing backend', () => {
     // A client sees an error only when both tries fail: 0.02² = 0.04% expected, < 0.5% asserted.
     const failed = outcomes.filter((o) => o.status !== 200);
     expect(failed.length / outcomes.length).toBeLessThan(0.005);
-    expect(outcomes.filter((o) => o.status === 200).every((o) => rfc850.test(o.body ?? ''))).toBe(true);
-    expect(outcomes.some((o) => o.body === 'ERROR')).toBe(false);
+    expect(outcomes.filter((o) => o.status === 200 && !rfc850.test(o.body ?? '')).map((o) => o.body)).toEqual([]);
+    expect(outcomes.filter((o) => o.body === 'ERROR')).toEqual([]);
     const text = await scrape(www);
     expect(metric(text, 'www_backend_retries_total')).toBeGreaterThan(0);
     // Every request whose first try failed was retried once: injected failures minus the doubles.
@@ -68,11 +68,11 @@ describe('www in front of a failing backend', () => {
     // Five consecutive failed tries open it, two tries per request: the third request at the latest.
     expect(firstOpen).toBeGreaterThan(0);
     expect(firstOpen).toBeLessThanOrEqual(2);
-    expect(codes.slice(0, firstOpen).every((c) => c === '502 WWW_ERR_BAD_GATEWAY')).toBe(true);
-    expect(codes.slice(firstOpen).every((c) => c === '503 WWW_ERR_BACKEND_UNAVAILABLE')).toBe(true);
-    expect(outcomes.slice(firstOpen).every((o) => o.headers?.['retry-after'] === '60')).toBe(true);
+    expect(codes.slice(0, firstOpen).filter((c) => c !== '502 WWW_ERR_BAD_GATEWAY')).toEqual([]);
+    expect(codes.slice(firstOpen).filter((c) => c !== '503 WWW_ERR_BACKEND_UNAVAILABLE')).toEqual([]);
+    expect(outcomes.slice(firstOpen).map((o) => o.headers?.['retry-after']).filter((v) => v !== '60')).toEqual([]);
     // Far under the 5 s backend timeout: failures are answered, not waited out.
     expect(percentile(outcomes.map((o) => o.ms), 100)).toBeLessThan(1000);
-    expect(outcomes.some((o) => o.body === 'ERROR')).toBe(false);
+    expect(outcomes.filter((o) => o.body === 'ERROR')).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { hit, type Outcome } from './lib/load.js';
-import { useServices, type RunningService, type ServiceName } from './lib/process.js';
-import { leaksInternals, parseResponses, rawExchange } from './lib/raw-http.js';
+import { hit, type Outcome } from '../support/http-load.js';
+import { useServices, type RunningService, type ServiceName } from '../support/local-services.js';
+import { leaksInternals, parseResponses, rawExchange } from '../support/raw-http.js';
 
 const services = useServices();
 
@@ -79,7 +79,7 @@ describe.each<ServiceName>(['backend', 'www'])('the HTTP edge of %s on a real so
     expect(ex.ms).toBeGreaterThanOrEqual(headersTimeoutMs - 50);
     const responses = parseResponses(ex.data);
     bodies.push(...responses.map((r) => r.body));
-    expect(responses.map((r) => r.status).every((s) => s === 408)).toBe(true);
+    expect(responses.map((r) => r.status).filter((s) => s !== 408)).toEqual([]);
   });
 
   it('closes a connection whose request body stalls within about the request timeout, answering 408', async () => {

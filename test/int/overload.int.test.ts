@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { errorBodyOf, metric, newClient, openLoop, percentile, rfc850, scrape } from './lib/load.js';
-import { useServices } from './lib/process.js';
+import { errorBodyOf, metric, newClient, openLoop, percentile, rfc850, scrape } from '../support/http-load.js';
+import { useServices } from '../support/local-services.js';
 
 const services = useServices();
 
@@ -29,7 +29,7 @@ describe('overload', () => {
     const servedRps = served.length / elapsedS;
     expect(servedRps).toBeGreaterThan(capacityRps * 0.8);
     expect(servedRps).toBeLessThan(capacityRps * 1.2);
-    expect(served.every((o) => rfc850.test(o.body ?? ''))).toBe(true);
+    expect(served.map((o) => o.body).filter((b) => !rfc850.test(b ?? ''))).toEqual([]);
     // A served request waited at most WWW_MAX_WAIT_MS, plus slack for a busy machine.
     expect(percentile(served.map((o) => o.ms), 95)).toBeLessThan(maxWaitMs + 750);
 

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { hit } from './lib/load.js';
-import { useServices, type LogLine, type RunningService } from './lib/process.js';
+import { hit } from '../support/http-load.js';
+import { useServices, type LogLine, type RunningService } from '../support/local-services.js';
 
 const services = useServices();
 let backend: RunningService;

@@ -20,7 +20,7 @@ write_config() {
 write_containerd_config() {
   mkdir -p "$STATE_DIR/containerd" "$RUN_DIR"
   write_config "$STATE_DIR/containerd.toml" containerd <<EOF
-# containerd of the hermetic test cluster: its own socket, root and state, so the
+# containerd of the hermetic cluster: its own socket, root and state, so the
 # system containerd that Docker uses is never touched.
 version = 2
 root = "$STATE_DIR/containerd"
