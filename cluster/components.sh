@@ -14,10 +14,23 @@ check_ready() {
   fi
 }
 
+# same_command NAME CMD...: the running NAME was started with exactly CMD
+same_command() {
+  local name=$1 running
+  shift
+  running=$(tr '\0' '\n' <"/proc/$(pid_of "$name")/cmdline" 2>/dev/null) || return 1
+  [[ $running == "$(printf '%s\n' "$@")" ]]
+}
+
 # ensure_component NAME TIMEOUT READY_CMD -- START_CMD...
+# A component running with other flags than START_CMD (this script changed) is restarted.
 ensure_component() {
   local name=$1 timeout=$2 ready=$3
   shift 4
+  if is_running "$name" && ! same_command "$name" "$@"; then
+    step "$name: command line changed, restarting"
+    stop_process "$name"
+  fi
   if is_running "$name"; then
     check_ready "$name" "$timeout" bash -c "$ready"
     ok "$name: running (pid $(pid_of "$name"))"
@@ -45,6 +58,10 @@ ensure_etcd() {
     --unsafe-no-fsync --log-level warn
 }
 
+# Every request must authenticate (--anonymous-auth=false: even /healthz, /readyz and
+# /version answer 401 without a client certificate or token; the readiness check below
+# uses the admin certificate). Privileged containers are refused cluster-wide (no
+# --allow-privileged): nothing here needs one, the CNI and kube-proxy run on the host.
 ensure_apiserver() {
   local p=$PKI_DIR
   ensure_component kube-apiserver 120 \
@@ -56,7 +73,7 @@ ensure_apiserver() {
     --kubelet-certificate-authority "$p/ca.crt" --kubelet-preferred-address-types InternalIP \
     --service-account-key-file "$p/sa.pub" --service-account-signing-key-file "$p/sa.key" \
     --service-account-issuer "https://kubernetes.default.svc.$CLUSTER_DOMAIN" \
-    --authorization-mode Node,RBAC --enable-admission-plugins NodeRestriction --allow-privileged \
+    --anonymous-auth=false --authorization-mode Node,RBAC --enable-admission-plugins NodeRestriction \
     --requestheader-client-ca-file "$p/front-proxy-ca.crt" --requestheader-allowed-names front-proxy-client \
     --requestheader-extra-headers-prefix X-Remote-Extra- --requestheader-group-headers X-Remote-Group \
     --requestheader-username-headers X-Remote-User \

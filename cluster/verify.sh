@@ -27,8 +27,20 @@ build_selftest_image() {
   ok "image $SELFTEST_IMAGE built and imported"
 }
 
+# The pods meet the restricted Pod Security Standard, which the namespace enforces as
+# every namespace of Castle's tests does.
+readonly RESTRICTED_POD='securityContext:
+        runAsNonRoot: true
+        seccompProfile: { type: RuntimeDefault }'
+readonly RESTRICTED_CONTAINER='securityContext:
+            allowPrivilegeEscalation: false
+            readOnlyRootFilesystem: true
+            capabilities: { drop: [ALL] }'
+
 deploy_hello() {
   kubectl_ create namespace "$NS" >/dev/null
+  kubectl_ label namespace "$NS" pod-security.kubernetes.io/enforce=restricted \
+    pod-security.kubernetes.io/warn=restricted pod-security.kubernetes.io/audit=restricted >/dev/null
   kubectl_ -n "$NS" apply -f - >/dev/null <<YAML
 apiVersion: apps/v1
 kind: Deployment
@@ -40,11 +52,13 @@ spec:
     metadata: { labels: { app: hello } }
     spec:
       enableServiceLinks: false
+      $RESTRICTED_POD
       containers:
         - name: hello
           image: $SELFTEST_IMAGE
           imagePullPolicy: Never
           args: [serve]
+          $RESTRICTED_CONTAINER
           ports: [{ containerPort: 8080 }]
           readinessProbe: { httpGet: { path: /, port: 8080 }, periodSeconds: 1 }
 ---
@@ -71,11 +85,13 @@ spec:
     spec:
       restartPolicy: Never
       enableServiceLinks: false
+      $RESTRICTED_POD
       containers:
         - name: client
           image: $SELFTEST_IMAGE
           imagePullPolicy: Never
           args: [get, "$url"]
+          $RESTRICTED_CONTAINER
 YAML
   kubectl_ -n "$NS" wait --for condition=complete job/client --timeout 90s >/dev/null \
     || fail "pod could not GET $url"

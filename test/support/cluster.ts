@@ -60,15 +60,27 @@ export function loadKubeConfig(): KubeConfig {
 }
 
 /**
- * Create a namespace named `<prefix>-<random>` labelled `castle.dev/test=true`, and
- * wait until its default ServiceAccount exists (pods are rejected before that).
+ * Pod Security Standards labels of every namespace Castle's tests create: the API server
+ * refuses any pod that is not `restricted` (non-root, RuntimeDefault seccomp, no privilege
+ * escalation, every capability dropped), and warns and audits the same.
+ */
+export const RESTRICTED_POD_SECURITY: Readonly<Record<string, string>> = {
+  'pod-security.kubernetes.io/enforce': 'restricted',
+  'pod-security.kubernetes.io/warn': 'restricted',
+  'pod-security.kubernetes.io/audit': 'restricted',
+};
+
+/**
+ * Create a namespace named `<prefix>-<random>` labelled `castle.dev/test=true` and with
+ * {@link RESTRICTED_POD_SECURITY} enforced, and wait until its default ServiceAccount
+ * exists (pods are rejected before that).
  * @returns the namespace name
  */
 export async function createTestNamespace(prefix: string, kc: KubeConfig = loadKubeConfig()): Promise<string> {
   const base = prefix.toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'test';
   const name = `${base}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
   const core = kc.makeApiClient(CoreV1Api);
-  await core.createNamespace({ body: { metadata: { name, labels: { 'castle.dev/test': 'true' } } } });
+  await core.createNamespace({ body: { metadata: { name, labels: { 'castle.dev/test': 'true', ...RESTRICTED_POD_SECURITY } } } });
   const deadline = Date.now() + 30_000;
   for (;;) {
     try {
