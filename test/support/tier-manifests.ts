@@ -15,8 +15,9 @@ export interface TierSpec {
 
 /**
  * A plain Deployment and Service for one tier, with the security and health settings every
- * Castle pod carries: non-root, read-only root filesystem, no capabilities, probes on
- * /healthz and /readyz, requests and limits, and no service-link variables.
+ * Castle pod carries: the restricted Pod Security Standard (non-root, RuntimeDefault
+ * seccomp, no privilege escalation, no capabilities) and a read-only root filesystem, probes
+ * on /healthz and /readyz, requests and limits, and no service-link variables.
  */
 export function tierManifests({ name, replicas, env }: TierSpec): { deployment: V1Deployment; service: V1Service } {
   const labels = { 'app.kubernetes.io/name': name, 'app.kubernetes.io/part-of': 'castle' };
