@@ -1,18 +1,30 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { helmChartFiles } from '../src/helm-chart.js';
 import { renderedFiles } from '../src/rendered.js';
 
 const rootVersion = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-const dir = new URL('../rendered/', import.meta.url);
 
-describe('deploy/k8s/rendered', () => {
-  const expected = renderedFiles(rootVersion);
+/** Every file under `dir`, as paths relative to it. */
+function filesUnder(dir: URL): string[] {
+  const base = fileURLToPath(dir);
+  return readdirSync(base, { recursive: true, withFileTypes: true })
+    .filter((d) => d.isFile())
+    .map((d) => relative(base, join(d.parentPath, d.name)))
+    .sort();
+}
 
-  it('holds exactly one file per environment', () => {
-    expect(readdirSync(dir).sort()).toEqual(Object.keys(expected).sort());
+describe.each([
+  { dir: 'deploy/k8s/rendered/', url: new URL('../rendered/', import.meta.url), files: renderedFiles(rootVersion) },
+  { dir: 'deploy/helm/castle/', url: new URL('../../helm/castle/', import.meta.url), files: helmChartFiles(rootVersion) },
+])('$dir', ({ url, files }) => {
+  it('holds exactly the generated files (npm run synth)', () => {
+    expect(filesUnder(url)).toEqual(Object.keys(files).sort());
   });
 
-  it.each(Object.keys(expected))('%s is what render() makes at the repository version (npm run synth)', (name) => {
-    expect(readFileSync(new URL(name, dir), 'utf8')).toBe(expected[name]);
+  it.each(Object.keys(files))('%s is what npm run synth generates at the repository version', (name) => {
+    expect(readFileSync(new URL(name, url), 'utf8')).toBe(files[name]);
   });
 });
