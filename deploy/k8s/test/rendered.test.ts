@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { withEnvironmentsTable } from '../src/environments-table.js';
 import { helmChartFiles } from '../src/helm-chart.js';
 import { renderedFiles } from '../src/rendered.js';
 
@@ -26,5 +27,12 @@ describe.each([
 
   it.each(Object.keys(files))('%s is what npm run synth generates at the repository version', (name) => {
     expect(readFileSync(new URL(name, url), 'utf8')).toBe(files[name]);
+  });
+});
+
+describe('deploy/k8s/README.md', () => {
+  it('carries the current environments table (npm run synth)', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    expect(withEnvironmentsTable(readme)).toBe(readme);
   });
 });
