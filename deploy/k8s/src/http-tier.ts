@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { k8s } from 'cdk8s-plus-33';
 import { Construct } from 'constructs';
-import { checkDnsLabel, checkInteger, checkQuantity, show } from './checks.js';
 import { throwIfProblems } from './errors.js';
+import { validateHttpTierProps } from './http-tier-validation.js';
 import { selectorLabels, tierLabels } from './labels.js';
 
 /** CPU and memory of the tier's container. */
@@ -128,7 +128,7 @@ export class HttpTier extends Construct {
   constructor(scope: Construct, id: string, props: HttpTierProps) {
     super(scope, id);
     const p = { ...defaultProps, ...props };
-    throwIfProblems(validate(props, p));
+    throwIfProblems(validateHttpTierProps(props, p));
     this.selector = selectorLabels(p.name);
     this.port = p.port;
     this.metricsPort = p.metricsPort;
@@ -250,39 +250,3 @@ export class HttpTier extends Construct {
 function hash(data: Record<string, string>): string {
   return createHash('sha256').update(JSON.stringify(data)).digest('hex').slice(0, 16);
 }
-
-function validate(raw: HttpTierProps, p: typeof defaultProps & HttpTierProps): string[] {
-  const problems = [
-    ...checkDnsLabel('name', p.name),
-    ...checkDnsLabel('namespace', p.namespace),
-    ...(p.image.trim() === '' ? [`image: must be an image reference, got ${show(p.image)}`] : []),
-    ...(/^[A-Z][A-Z0-9_]*$/.test(p.envPrefix) ? [] : [`envPrefix: must be upper-case letters, digits and '_', got ${show(p.envPrefix)}`]),
-    ...checkInteger('port', p.port, 1, 65_535),
-    ...checkInteger('metricsPort', p.metricsPort, 1, 65_535),
-    ...(p.port === p.metricsPort ? [`metricsPort: must differ from port, got ${p.metricsPort} for both`] : []),
-    ...checkInteger('drainDelayMs', p.drainDelayMs, 0, 300_000),
-    ...checkInteger('longestRequestMs', p.longestRequestMs, 100, 600_000),
-    ...checkInteger('terminationMarginSeconds', p.terminationMarginSeconds, 0, 300),
-    ...checkQuantity('resources.requests.cpu', p.resources.requests.cpu),
-    ...checkQuantity('resources.requests.memory', p.resources.requests.memory),
-    ...checkQuantity('resources.limits.cpu', p.resources.limits.cpu),
-    ...checkQuantity('resources.limits.memory', p.resources.limits.memory),
-  ];
-  if (p.autoscaling) {
-    if (raw.replicas !== undefined) problems.push(`replicas: must be unset when autoscaling is set (the autoscaler owns it), got ${raw.replicas}`);
-    problems.push(...checkInteger('autoscaling.minReplicas', p.autoscaling.minReplicas, 1));
-    problems.push(...checkInteger('autoscaling.maxReplicas', p.autoscaling.maxReplicas, 1));
-    if (p.autoscaling.maxReplicas < p.autoscaling.minReplicas) {
-      problems.push(`autoscaling.maxReplicas: must be ≥ autoscaling.minReplicas (${p.autoscaling.minReplicas}), got ${p.autoscaling.maxReplicas}`);
-    }
-  } else {
-    problems.push(...checkInteger('replicas', p.replicas, 1));
-  }
-  const owned = ['HOST', 'PORT', 'METRICS_PORT', 'DRAIN_DELAY_MS', 'SHUTDOWN_TIMEOUT_MS'].map((k) => `${p.envPrefix}_${k}`);
-  for (const key of Object.keys(p.config)) {
-    if (owned.includes(key)) problems.push(`config.${key}: set by the construct from its own props; remove it, got ${show(p.config[key])}`);
-    else if (!/^[A-Z_][A-Z0-9_]*$/.test(key)) problems.push(`config.${key}: must be an environment variable name, got ${show(key)}`);
-  }
-  return problems;
-}
-
