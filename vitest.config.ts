@@ -29,7 +29,7 @@ export default defineConfig({
         ...shared,
         test: {
           name: 'int',
-          include: ['apps/*/test/**/*.int.test.ts', 'deploy/k8s/test/**/*.int.test.ts', 'test/e2e/**/*.int.test.ts'],
+          include: ['apps/*/test/**/*.int.test.ts', 'test/e2e/**/*.int.test.ts'],
           expect: { requireAssertions: true },
           testTimeout: 60_000,
           hookTimeout: 60_000,

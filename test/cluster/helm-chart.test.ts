@@ -1,17 +1,20 @@
 import { execFile } from 'node:child_process';
-import { existsSync, globSync } from 'node:fs';
+import { existsSync, globSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { environmentNames, render, type KubernetesObject, type RenderOptions } from '../src/index.js';
+import { environmentNames, render, type KubernetesObject, type RenderOptions } from '@castle/k8s';
 
 const run = promisify(execFile);
-const chart = fileURLToPath(new URL('../../helm/castle/', import.meta.url));
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+const chart = fileURLToPath(new URL('../../deploy/helm/castle/', import.meta.url));
 
 /**
  * The helm binary: $HELM, else the one the hermetic cluster build makes
  * (/var/cache/castle/k8s-<version>/bin/helm). Missing helm fails under CI and skips elsewhere.
+ * This test lives in the cluster tier, though it needs no cluster, because that is where CI
+ * has built helm: the int tier runs before the cluster build.
  */
 const helm = process.env.HELM ?? globSync('/var/cache/castle/k8s-*/bin/helm').sort().at(-1);
 const found = helm !== undefined && existsSync(helm);
@@ -36,7 +39,6 @@ describe.skipIf(skip)('the Helm chart deploy/helm/castle under helm template', (
 
   it.each(environmentNames)('renders the same objects as render() for %s with its values file and the default tag', async (env) => {
     const fromHelm = await helmTemplate(['-f', `${chart}values-${env}.yaml`]);
-    const { version } = (await import('../../../package.json', { with: { type: 'json' } })).default as { version: string };
     expect(byKey(fromHelm)).toEqual(byKey(render({ env, version })));
   });
 
