@@ -21,7 +21,9 @@ const found = helm !== undefined && existsSync(helm);
 const skip = !found && !process.env.CI;
 
 async function helmTemplate(args: string[]): Promise<KubernetesObject[]> {
-  const { stdout } = await run(helm ?? 'helm', ['template', 'castle', chart, ...args], { maxBuffer: 16 * 1024 * 1024 });
+  // --kube-version: `helm template` checks the chart's kubeVersion against a built-in default
+  // that a helm built from its Go module leaves at an old version.
+  const { stdout } = await run(helm ?? 'helm', ['template', 'castle', chart, '--kube-version', '1.33.0', ...args], { maxBuffer: 16 * 1024 * 1024 });
   return parseAllDocuments(stdout)
     .map((d) => d.toJS() as KubernetesObject | null)
     .filter((o): o is KubernetesObject => o !== null);
