@@ -4,8 +4,9 @@ import { defineConfig } from 'vitest/config';
  * Test tiers (see the README), one folder under test/ each: `unit` (test/unit, and
  * `*.test.ts` beside the packages) is hermetic, in-process with loopback sockets only;
  * `int` (test/int, and `*.int.test.ts` beside the apps) runs the built services as real
- * processes; `images` (test/images) needs a Docker engine; `cluster` (test/cluster) needs
- * a Kubernetes API (KUBECONFIG). Helpers the tiers share live in test/support.
+ * processes; `browser` (test/browser) loads www's page in Chromium (/usr/bin/chromium);
+ * `images` (test/images) needs a Docker engine; `cluster` (test/cluster) needs a
+ * Kubernetes API (KUBECONFIG). Helpers the tiers share live in test/support.
  */
 const shared = {
   // Workspace packages resolve to their TypeScript sources, so unit tests need no build.
@@ -22,7 +23,7 @@ export default defineConfig({
         ...shared,
         test: {
           name: 'unit',
-          include: ['packages/*/test/**/*.test.ts', 'apps/*/test/**/*.test.ts', 'test/unit/**/*.test.ts'],
+          include: ['packages/*/test/**/*.test.ts', 'apps/*/test/**/*.test.ts', 'deploy/k8s/test/**/*.test.ts', 'test/unit/**/*.test.ts'],
           exclude: ['**/*.int.test.ts', '**/node_modules/**'],
           expect: { requireAssertions: true },
         },
@@ -32,6 +33,16 @@ export default defineConfig({
         test: {
           name: 'int',
           include: ['apps/*/test/**/*.int.test.ts', 'test/int/**/*.int.test.ts'],
+          expect: { requireAssertions: true },
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        ...shared,
+        test: {
+          name: 'browser',
+          include: ['test/browser/**/*.browser.test.ts'],
           expect: { requireAssertions: true },
           testTimeout: 60_000,
           hookTimeout: 60_000,

@@ -18,7 +18,7 @@ if (build.status !== 0) {
 const children = new Set();
 let stopping = false;
 
-/** Starts a service, prefixes its output, and resolves with its URL once it logs "ready". */
+/** Starts a service, prefixes its output, and resolves with its URL and metrics URL once it logs "ready". */
 function start(name, env) {
   const child = spawn(process.execPath, [`apps/${name}/dist/server.js`], {
     cwd: root,
@@ -32,7 +32,10 @@ function start(name, env) {
     for (const stream of [child.stdout, child.stderr]) {
       createInterface({ input: stream }).on('line', (line) => {
         process.stdout.write(`${name.padEnd(7)}| ${line}\n`);
-        if (line.includes('"msg":"ready"')) resolve(JSON.parse(line).url);
+        if (line.includes('"msg":"ready"')) {
+          const { url, metrics_url: metricsUrl } = JSON.parse(line);
+          resolve({ url, metricsUrl });
+        }
       });
     }
     child.on('exit', (code, signal) => {
@@ -58,10 +61,11 @@ process.on('SIGINT', () => stop(0));
 process.on('SIGTERM', () => stop(0));
 
 try {
-  const backendUrl = await start('backend', {});
-  const wwwUrl = await start('www', { WWW_BACKEND_URL: process.env.WWW_BACKEND_URL ?? backendUrl });
-  log(`running: www ${wwwUrl} → backend ${backendUrl}`);
-  log(`try: curl ${wwwUrl}/   (Ctrl-C stops both)`);
+  const backend = await start('backend', {});
+  const www = await start('www', { WWW_BACKEND_URL: process.env.WWW_BACKEND_URL ?? backend.url });
+  log(`running: www ${www.url} → backend ${backend.url}`);
+  log(`metrics: ${www.metricsUrl}/metrics and ${backend.metricsUrl}/metrics`);
+  log(`try: curl ${www.url}/   (Ctrl-C stops both)`);
 } catch (err) {
   log(err.message);
   stop(1);

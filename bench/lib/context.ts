@@ -24,7 +24,7 @@ export function backendSpec(core: number | undefined, env: Readonly<Record<strin
     name: 'backend',
     script: repoPath('apps/backend/dist/server.js'),
     core,
-    env: { BACKEND_PORT: '0', BACKEND_HOST: '127.0.0.1', BACKEND_ERROR_RATE: '0', BACKEND_LOG_LEVEL: 'info', ...env },
+    env: { BACKEND_PORT: '0', BACKEND_METRICS_PORT: '0', BACKEND_HOST: '127.0.0.1', BACKEND_ERROR_RATE: '0', BACKEND_LOG_LEVEL: 'info', ...env },
   };
 }
 
@@ -34,7 +34,7 @@ export function wwwSpec(core: number | undefined, backendUrl: string, env: Reado
     name: 'www',
     script: repoPath('apps/www/dist/server.js'),
     core,
-    env: { WWW_PORT: '0', WWW_HOST: '127.0.0.1', WWW_BACKEND_URL: backendUrl, WWW_LOG_LEVEL: 'info', ...env },
+    env: { WWW_PORT: '0', WWW_METRICS_PORT: '0', WWW_HOST: '127.0.0.1', WWW_BACKEND_URL: backendUrl, WWW_LOG_LEVEL: 'info', ...env },
   };
 }
 

@@ -64,7 +64,7 @@ describe.each(services)('the $name image', ({ name, prefix }) => {
     expect(info.Config.User).toBe('1000:1000');
     expect(info.Config.Entrypoint).toEqual(['node', 'dist/server.js']);
     expect(info.Config.WorkingDir).toBe(`/app/apps/${name}`);
-    expect(Object.keys(info.Config.ExposedPorts ?? {})).toEqual(['8080/tcp']);
+    expect(Object.keys(info.Config.ExposedPorts ?? {}).sort()).toEqual(['8080/tcp', '9090/tcp']);
 
     const { id } = await containers.run(image);
     const status = await dockerOk(['exec', id, 'cat', '/proc/1/status']);
@@ -75,12 +75,13 @@ describe.each(services)('the $name image', ({ name, prefix }) => {
     expect((await dockerOk(['exec', id, 'node', '--version'])).trim()).toMatch(/^v24\.\d+\.\d+$/);
   });
 
-  it('serves /healthz, /readyz and /metrics on port 8080, published on 127.0.0.1', async () => {
-    const { url } = await containers.run(image);
+  it('serves /healthz and /readyz on port 8080 and /metrics only on port 9090, both published on 127.0.0.1', async () => {
+    const { url, metricsUrl } = await containers.run(image);
 
     expect(await get(`${url}/healthz`)).toMatchObject({ status: 200 });
     expect(await get(`${url}/readyz`)).toMatchObject({ status: 200, body: 'ready\n' });
-    const metrics = await get(`${url}/metrics`);
+    expect(await get(`${url}/metrics`)).toMatchObject({ status: 404 });
+    const metrics = await get(`${metricsUrl}/metrics`);
     expect(metrics.status).toBe(200);
     expect(metrics.contentType).toMatch(/^text\/plain/);
     expect(metrics.body).toMatch(/^# HELP /m);
@@ -110,6 +111,7 @@ describe.each(services)('the $name image', ({ name, prefix }) => {
       CASTLE_BUILD_TIME: version.buildTime,
       [`${prefix}_HOST`]: '0.0.0.0',
       [`${prefix}_PORT`]: '8080',
+      [`${prefix}_METRICS_PORT`]: '9090',
     });
   });
 
@@ -120,7 +122,8 @@ describe.each(services)('the $name image', ({ name, prefix }) => {
     expect(write.stderr).toMatch(/Read-only file system/);
 
     const writable = await containers.run(image, { readOnly: false });
-    for (const path of ['/', '/healthz', '/readyz', '/version', '/metrics']) await get(`${writable.url}${path}`);
+    for (const path of ['/', '/healthz', '/readyz', '/version']) await get(`${writable.url}${path}`);
+    await get(`${writable.metricsUrl}/metrics`);
     expect(await dockerOk(['diff', writable.id])).toBe('');
   });
 

@@ -47,6 +47,18 @@ describe('invalid configuration', () => {
     expect(proc.lines.filter((l) => l.msg === 'ready' || /listening/.test(l.msg ?? ''))).toEqual([]);
   });
 
+  it.each<{ service: ServiceName; env: Record<string, string>; problem: string }>([
+    { service: 'backend', env: { BACKEND_PORT: '8181', BACKEND_METRICS_PORT: '8181' }, problem: 'BACKEND_METRICS_PORT: must differ from BACKEND_PORT (both are 8181)' },
+    { service: 'www', env: { WWW_PORT: '9080', WWW_METRICS_PORT: '' }, problem: 'WWW_METRICS_PORT: must differ from WWW_PORT (both are 9080)' },
+  ])('$service refuses a metrics port equal to its main port, naming both variables, before listening', async ({ service, env, problem }) => {
+    const proc = services.spawn(service, env);
+    const exit = await proc.exited;
+
+    expect(exit).toEqual({ code: 1, signal: null });
+    expect(proc.stderr).toContain(`${service}: invalid configuration\n${problem};`);
+    expect(proc.lines.filter((l) => l.msg === 'ready' || /listening/.test(l.msg ?? ''))).toEqual([]);
+  });
+
   it('a port that is already taken makes the second process exit 1 with a fatal log line', async () => {
     const first = await services.start('backend');
     const second = services.spawn('backend', { BACKEND_PORT: String(first.port) });

@@ -62,7 +62,7 @@ describe('graceful shutdown under load', () => {
     expect(exitedAfterMs).toBeLessThan(drainDelayMs + shutdownTimeoutMs);
     const messages = victim.lines.map((l) => l.msg);
     expect(victim.lines.find((l) => l.msg === 'draining')).toMatchObject({ reason: 'SIGTERM', drain_delay_ms: drainDelayMs });
-    const closing = messages.indexOf('closing listener; waiting for in-flight requests');
+    const closing = messages.indexOf('closing listeners; waiting for in-flight requests');
     expect(closing).toBeGreaterThan(messages.indexOf('draining'));
     expect(messages.indexOf('stopped')).toBeGreaterThan(closing);
 

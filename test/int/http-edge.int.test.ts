@@ -60,6 +60,34 @@ describe.each<ServiceName>(['backend', 'www'])('the HTTP edge of %s on a real so
     expect(o.body).toBe('');
   });
 
+  it('sends X-Content-Type-Options: nosniff on every kind of response, on both ports', async () => {
+    const s = serviceOf(name);
+    const answers = [
+      await hit(`${s.url}/`),
+      await hit(`${s.url}/no/such/thing`),
+      await hit(`${s.url}/`, { method: 'POST', headers: { 'content-type': 'text/plain' } }),
+      await hit(`${s.url}/`, { method: 'HEAD' }),
+      await hit(`${s.url}/metrics`),
+      await hit(`${s.url}/version`),
+      await hit(`${s.metricsUrl}/metrics`),
+      await hit(`${s.metricsUrl}/version`),
+    ].map((o) => [seen(o).status, o.headers?.['x-content-type-options']]);
+    expect(answers).toEqual([
+      [200, 'nosniff'],
+      [404, 'nosniff'],
+      [405, 'nosniff'],
+      [200, 'nosniff'],
+      [404, 'nosniff'],
+      [200, 'nosniff'],
+      [200, 'nosniff'],
+      [404, 'nosniff'],
+    ]);
+    const ex = await rawExchange(s.port, 'GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n', { deadlineMs: 10_000 });
+    const [malformed] = parseResponses(ex.data);
+    expect(malformed?.status).toBe(400);
+    expect(malformed?.headers.get('x-content-type-options')).toBe('nosniff');
+  });
+
   it('answers a head larger than the header limit with 431', async () => {
     const head = `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(maxHeaderBytes * 2)}\r\nConnection: close\r\n\r\n`;
     const ex = await rawExchange(serviceOf(name).port, head, { deadlineMs: 10_000 });
@@ -67,6 +95,7 @@ describe.each<ServiceName>(['backend', 'www'])('the HTTP edge of %s on a real so
     const [res] = parseResponses(ex.data);
     bodies.push(res?.body ?? '');
     expect(res?.status).toBe(431);
+    expect(res?.headers.get('x-content-type-options')).toBe('nosniff');
     expect(ex.closedByServer).toBe(true);
   });
 

@@ -82,6 +82,8 @@ export interface Container {
   readonly id: string;
   /** Base URL of the container's port 8080, published on 127.0.0.1. */
   readonly url: string;
+  /** Base URL of the container's management port 9090 (/metrics), published on 127.0.0.1. */
+  readonly metricsUrl: string;
 }
 
 export interface RunOptions {
@@ -117,14 +119,18 @@ export function useContainers(): { run: (image: string, options?: RunOptions) =>
   });
 
   async function run(image: string, options: RunOptions = {}): Promise<Container> {
-    const args = ['run', '--detach', '--label', testLabel, '--publish', '127.0.0.1::8080'];
+    const args = ['run', '--detach', '--label', testLabel, '--publish', '127.0.0.1::8080', '--publish', '127.0.0.1::9090'];
     if (options.readOnly ?? true) args.push('--read-only');
     for (const [key, value] of Object.entries(options.env ?? {})) args.push('--env', `${key}=${value}`);
     const id = (await dockerOk([...args, image])).trim();
     started.push(id);
-    const port = (await dockerOk(['port', id, '8080/tcp'])).trim().split('\n')[0]?.split(':').at(-1);
-    if (port === undefined || port === '') throw new Error(`container ${id} has no published port 8080`);
-    const url = `http://127.0.0.1:${port}`;
+    const published = async (containerPort: number): Promise<string> => {
+      const port = (await dockerOk(['port', id, `${containerPort}/tcp`])).trim().split('\n')[0]?.split(':').at(-1);
+      if (port === undefined || port === '') throw new Error(`container ${id} has no published port ${containerPort}`);
+      return `http://127.0.0.1:${port}`;
+    };
+    const url = await published(8080);
+    const metricsUrl = await published(9090);
     await waitFor(
       `${image} to answer ${url}/healthz`,
       async () => {
@@ -134,7 +140,7 @@ export function useContainers(): { run: (image: string, options?: RunOptions) =>
       },
       options.readyDeadlineMs ?? 20_000,
     );
-    return { id, url };
+    return { id, url, metricsUrl };
   }
 
   return { run };

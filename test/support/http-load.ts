@@ -149,9 +149,9 @@ export function metric(text: string, name: string, labels: Readonly<Record<strin
   return undefined;
 }
 
-/** Fetches a service's /metrics text. */
-export async function scrape(service: { readonly url: string }): Promise<string> {
-  const res = await hit(`${service.url}/metrics`);
+/** Fetches a service's /metrics text from its management listener. */
+export async function scrape(service: { readonly metricsUrl: string }): Promise<string> {
+  const res = await hit(`${service.metricsUrl}/metrics`);
   if (res.status !== 200) throw new Error(`GET /metrics answered ${res.status ?? res.error}`);
   return res.body ?? '';
 }

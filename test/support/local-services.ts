@@ -41,7 +41,8 @@ export class ServiceProcess {
 
   constructor(name: ServiceName, env: Readonly<Record<string, string>>) {
     this.name = name;
-    const base = { PATH: process.env.PATH ?? '', CASTLE_INSTANCE: `${name}-e2e`, [`${envPrefix[name]}_PORT`]: '0' };
+    const prefix = envPrefix[name];
+    const base = { PATH: process.env.PATH ?? '', CASTLE_INSTANCE: `${name}-e2e`, [`${prefix}_PORT`]: '0', [`${prefix}_METRICS_PORT`]: '0' };
     this.child = spawn(process.execPath, [`${root}apps/${name}/dist/server.js`], {
       env: { ...base, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -143,13 +144,16 @@ export class ServiceProcess {
 export interface RunningService extends ServiceProcess {
   readonly port: number;
   readonly url: string;
+  /** The management listener's URL, where /metrics is served. */
+  readonly metricsUrl: string;
 }
 
-/** Waits for the `ready` log line and returns the process with its port and URL. */
+/** Waits for the `ready` log line and returns the process with its ports and URLs. */
 export async function whenReady(proc: ServiceProcess, timeoutMs = readyDeadlineMs): Promise<RunningService> {
-  const line = await proc.waitForLine((l) => l.msg === 'ready' && typeof l.port === 'number', 'ready line', timeoutMs);
+  const line = await proc.waitForLine((l) => l.msg === 'ready' && typeof l.port === 'number' && typeof l.metrics_port === 'number', 'ready line', timeoutMs);
   const port = line.port as number;
-  return Object.assign(proc, { port, url: `http://127.0.0.1:${port}` });
+  const metricsPort = line.metrics_port as number;
+  return Object.assign(proc, { port, url: `http://127.0.0.1:${port}`, metricsUrl: `http://127.0.0.1:${metricsPort}` });
 }
 
 /**

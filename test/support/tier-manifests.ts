@@ -42,7 +42,10 @@ export function tierManifests({ name, replicas, env }: TierSpec): { deployment: 
               name,
               image: imageFor(name),
               imagePullPolicy: 'IfNotPresent',
-              ports: [{ name: 'http', containerPort: 8080 }],
+              ports: [
+                { name: 'http', containerPort: 8080 },
+                { name: 'metrics', containerPort: 9090 },
+              ],
               env: Object.entries({ [`${prefix}_DRAIN_DELAY_MS`]: '3000', ...env }).map(([k, v]) => ({ name: k, value: v })),
               readinessProbe: probe('/readyz'),
               livenessProbe: { ...probe('/healthz'), failureThreshold: 3 },

@@ -72,6 +72,30 @@ describe('accessLogWriter', () => {
     expect(chunks.join('')).toMatch(/\n$/);
   });
 
+  it("writes a child logger's line through the child, with the child's bindings", () => {
+    const { logger, chunks } = rawLogger();
+    const child = logger.child({ component: 'edge' });
+    accessLogWriter(child)({ req_id: 'r', method: 'GET', path: '/', status: 204, duration_us: 1500, remote_address: '::1', trace_id: 't' }, { upstream: 'ok' }, 'm');
+    expect(chunks).toHaveLength(1);
+    expect(JSON.parse(chunks[0] ?? '')).toEqual({
+      level: 'info',
+      time: '2026-11-27T06:41:14.123Z',
+      service: 'demo',
+      version: '1.2.3',
+      instance: 'demo-0',
+      component: 'edge',
+      req_id: 'r',
+      method: 'GET',
+      path: '/',
+      status: 204,
+      duration_ms: 1.5,
+      remote_address: '::1',
+      trace_id: 't',
+      upstream: 'ok',
+      msg: 'm',
+    });
+  });
+
   it('writes nothing when the logger is above info', () => {
     const { logger, chunks } = rawLogger('warn');
     accessLogWriter(logger)({ req_id: 'r', method: 'GET', path: '/', status: 200, duration_us: 1, remote_address: '::1', trace_id: 't' }, null, 'm');

@@ -13,6 +13,7 @@ let service: RunningService;
 beforeAll(async () => {
   const config = loadBackendConfig({
     BACKEND_PORT: '0',
+    BACKEND_METRICS_PORT: '0',
     BACKEND_ERROR_RATE: '0',
     BACKEND_LOG_LEVEL: 'silent',
     BACKEND_MAX_HEADER_BYTES: String(maxHeaderBytes),

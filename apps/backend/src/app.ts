@@ -14,7 +14,7 @@ export interface BackendDeps extends ServiceDeps {
  */
 export function buildBackend(config: BackendConfig, deps: BackendDeps = {}): ServiceParts {
   const packageJson = new URL('../package.json', import.meta.url);
-  const { app, info, logger, metrics, lifecycle } = createService('backend', packageJson, config, deps);
+  const { app, management, info, logger, metrics, lifecycle } = createService('backend', packageJson, config, deps);
 
   const clock = cachedRfc850Clock(deps.now);
   const random = deps.random ?? Math.random;
@@ -44,5 +44,5 @@ export function buildBackend(config: BackendConfig, deps: BackendDeps = {}): Ser
       .send(body);
   });
 
-  return { app, lifecycle, logger, config };
+  return { app, management, lifecycle, logger, config };
 }

@@ -1,8 +1,8 @@
-import { boolean, decimalNumber, loadConfig, serviceConfigSpec, type ConfigOf } from '@castle/runtime';
+import { boolean, decimalNumber, loadConfig, serviceConfigRules, serviceConfigSpec, type ConfigOf } from '@castle/runtime';
 
 /** Every variable the backend reads, with its default and meaning. */
 export const backendConfigSpec = {
-  ...serviceConfigSpec('BACKEND', { port: 8081 }),
+  ...serviceConfigSpec('BACKEND', { port: 8081, metricsPort: 9081 }),
   errorRate: decimalNumber('BACKEND_ERROR_RATE', {
     default: 0.02,
     min: 0,
@@ -19,5 +19,5 @@ export type BackendConfig = ConfigOf<typeof backendConfigSpec>;
 
 /** Reads and validates the backend's configuration. @throws ConfigError listing every problem. */
 export function loadBackendConfig(env: NodeJS.ProcessEnv = process.env): BackendConfig {
-  return loadConfig(backendConfigSpec, env);
+  return loadConfig(backendConfigSpec, env, serviceConfigRules('BACKEND'));
 }

@@ -36,13 +36,13 @@ describe('backend GET /', () => {
   });
 
   it('fails about the configured share of requests', async () => {
-    const { app } = backend({ BACKEND_ERROR_RATE: '0.25' }, Math.random);
+    const { app, management } = backend({ BACKEND_ERROR_RATE: '0.25' }, Math.random);
     let errors = 0;
     for (let i = 0; i < 1000; i++) if ((await app.inject('/')).statusCode === 500) errors++;
     // 1000 draws at p=0.25: mean 250, sd ~13.7; ±6 sd never fails by chance.
     expect(errors).toBeGreaterThan(168);
     expect(errors).toBeLessThan(332);
-    expect((await app.inject('/metrics')).body).toContain(`backend_injected_errors_total ${errors}`);
+    expect((await management.inject('/metrics')).body).toContain(`backend_injected_errors_total ${errors}`);
   });
 
   it('logs one line per response with time, remote address, response, status, duration and request id', async () => {

@@ -45,7 +45,7 @@ export function upstreamError(err: BackendError, breakerResetMs: number): HttpEr
  */
 export function buildWww(config: WwwConfig, deps: WwwDeps = {}): ServiceParts {
   const packageJson = new URL('../package.json', import.meta.url);
-  const { app, info, logger, metrics: httpMetrics, lifecycle } = createService('www', packageJson, config, deps);
+  const { app, management, info, logger, metrics: httpMetrics, lifecycle } = createService('www', packageJson, config, deps);
 
   const limiter = new CapacityLimiter({
     ratePerSecond: config.capacityRps,
@@ -98,9 +98,8 @@ export function buildWww(config: WwwConfig, deps: WwwDeps = {}): ServiceParts {
       reply.logFields = { upstream: 'ok', upstream_tries: answer.tries, backend_instance: answer.instance };
       void reply.header('x-castle-instance', info.instance).header('cache-control', 'no-store').header('vary', 'accept');
       if (prefersHtml(request)) {
-        return reply.type('text/html; charset=utf-8').send(
-          renderPage({ time: answer.body, wwwInstance: info.instance, backendInstance: answer.instance, version: info.version }),
-        );
+        const page = renderPage({ time: answer.body, wwwInstance: info.instance, backendInstance: answer.instance, version: info.version });
+        return reply.headers(page.headers).send(page.body);
       }
       return reply.type('text/plain; charset=utf-8').send(answer.body);
     } catch (err) {
@@ -113,5 +112,5 @@ export function buildWww(config: WwwConfig, deps: WwwDeps = {}): ServiceParts {
     }
   });
 
-  return { app, lifecycle, logger, config };
+  return { app, management, lifecycle, logger, config };
 }

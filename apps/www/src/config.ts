@@ -1,8 +1,8 @@
-import { boolean, httpUrl, integer, loadConfig, milliseconds, serviceConfigSpec, type ConfigOf } from '@castle/runtime';
+import { boolean, httpUrl, integer, loadConfig, milliseconds, serviceConfigRules, serviceConfigSpec, type ConfigOf } from '@castle/runtime';
 
 /** Every variable www reads, with its default and meaning. */
 export const wwwConfigSpec = {
-  ...serviceConfigSpec('WWW', { port: 8080 }),
+  ...serviceConfigSpec('WWW', { port: 8080, metricsPort: 9080 }),
   backendUrl: httpUrl('WWW_BACKEND_URL', {
     default: 'http://127.0.0.1:8081',
     description: 'Base URL of the backend tier.',
@@ -76,5 +76,5 @@ export type WwwConfig = ConfigOf<typeof wwwConfigSpec>;
 
 /** Reads and validates www's configuration. @throws ConfigError listing every problem. */
 export function loadWwwConfig(env: NodeJS.ProcessEnv = process.env): WwwConfig {
-  return loadConfig(wwwConfigSpec, env);
+  return loadConfig(wwwConfigSpec, env, serviceConfigRules('WWW'));
 }

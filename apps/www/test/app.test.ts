@@ -16,12 +16,12 @@ async function www(script: Behaviour[], env: NodeJS.ProcessEnv = {}, crash?: () 
   const stub = await StubBackend.start(script);
   const logs = new LogCapture();
   const config = loadWwwConfig({ WWW_BACKEND_URL: stub.url, WWW_CAPACITY_RPS: '0', WWW_BACKEND_RETRY_DELAY_MS: '1', ...env });
-  const { app } = buildWww(config, { info, logDestination: logs, runtimeMetrics: false, ...(crash ? { crash } : {}) });
+  const { app, management } = buildWww(config, { info, logDestination: logs, runtimeMetrics: false, ...(crash ? { crash } : {}) });
   cleanups.push(async () => {
-    await app.close();
+    await Promise.all([app.close(), management.close()]);
     await stub.stop();
   });
-  return { app, stub, logs };
+  return { app, management, stub, logs };
 }
 
 const get = (app: FastifyInstance, accept?: string) => app.inject({ url: '/', headers: accept ? { accept } : {} });
@@ -76,13 +76,13 @@ describe('www GET /', () => {
   });
 
   it('sheds requests beyond capacity with 503 and Retry-After, counting them', async () => {
-    const { app } = await www(['time'], { WWW_CAPACITY_RPS: '1', WWW_MAX_WAIT_MS: '0' });
+    const { app, management } = await www(['time'], { WWW_CAPACITY_RPS: '1', WWW_MAX_WAIT_MS: '0' });
     expect((await get(app)).statusCode).toBe(200);
     const shed = await get(app);
     expect(shed.statusCode).toBe(503);
     expect(shed.headers['retry-after']).toBe('1');
     expect(shed.json()).toMatchObject({ code: 'WWW_ERR_OVERLOADED', message: 'over capacity, retry later' });
-    const metrics = (await app.inject('/metrics')).body;
+    const metrics = (await management.inject('/metrics')).body;
     expect(metrics).toContain('www_shed_total{reason="rate"} 1');
     expect(metrics).toContain('www_capacity_requests_per_second 1');
   });
@@ -98,10 +98,10 @@ describe('www GET /', () => {
   });
 
   it('logs the upstream outcome on the completion line and counts backend calls, tries and retries', async () => {
-    const { app, logs } = await www(['error500', 'time']);
+    const { app, management, logs } = await www(['error500', 'time']);
     await get(app);
     expect(logs.withMessage('request completed')[0]).toMatchObject({ status: 200, upstream: 'ok', upstream_tries: 2, backend_instance: 'stub-1' });
-    const metrics = (await app.inject('/metrics')).body;
+    const metrics = (await management.inject('/metrics')).body;
     expect(metrics).toContain('www_backend_calls_total{outcome="ok"} 1');
     expect(metrics).toContain('www_backend_retries_total 1');
     expect(metrics).toContain('www_backend_try_duration_seconds_count{outcome="error_status"} 1');

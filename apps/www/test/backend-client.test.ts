@@ -127,7 +127,7 @@ describe('BackendClient', () => {
     expect(client.breakerState).toBe(0);
   });
 
-  it('makes each try once, counting the failed first try as the first of its retries', async () => {
+  it('makes each try once and reports how many tries the answer took', async () => {
     const { client, stub, tries, retries } = await setup(['error500', 'error500', 'time'], { retries: 2 });
     const answer = await client.get(ctx);
     expect(answer).toMatchObject({ body: 'Monday, 02-Jan-06 15:04:05 UTC', tries: 3 });

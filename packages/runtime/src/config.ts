@@ -112,11 +112,21 @@ function hint(raw: string): string {
 }
 
 /**
- * Reads every field of `spec` from `env`, applying defaults to unset or empty variables.
- * Reports every invalid variable at once.
+ * A rule across fields, checked once every field is valid: a `KEY: message` problem, or
+ * undefined when the values agree.
+ */
+export type ConfigRule<C> = (config: C) => string | undefined;
+
+/**
+ * Reads every field of `spec` from `env`, applying defaults to unset or empty variables,
+ * then checks `rules` across the fields. Reports every problem at once.
  * @throws ConfigError listing each problem as `KEY: message`.
  */
-export function loadConfig<S extends ConfigSpec>(spec: S, env: NodeJS.ProcessEnv = process.env): ConfigOf<S> {
+export function loadConfig<S extends ConfigSpec>(
+  spec: S,
+  env: NodeJS.ProcessEnv = process.env,
+  rules: readonly ConfigRule<ConfigOf<S>>[] = [],
+): ConfigOf<S> {
   const values: Record<string, unknown> = {};
   const problems: string[] = [];
   for (const [name, f] of Object.entries(spec)) {
@@ -133,7 +143,13 @@ export function loadConfig<S extends ConfigSpec>(spec: S, env: NodeJS.ProcessEnv
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);
-  return values as ConfigOf<S>;
+  const config = values as ConfigOf<S>;
+  for (const rule of rules) {
+    const problem = rule(config);
+    if (problem !== undefined) problems.push(problem);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
 }
 
 /** Rows for the configuration reference: variable, default, meaning. */

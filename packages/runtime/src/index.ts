@@ -1,13 +1,25 @@
-export * from './access-log.js';
-export * from './config.js';
-export * from './errors.js';
-export * from './fast-metrics.js';
-export * from './http-app.js';
-export * from './lifecycle.js';
-export * from './log-destination.js';
-export * from './logger.js';
-export * from './metrics.js';
-export * from './server.js';
-export * from './service-config.js';
-export * from './trace.js';
-export * from './version.js';
+// The public API of @castle/runtime: what the services, the tests and the scripts use.
+// Everything else in src/ is internal and may change without notice.
+export { accessLogWriter, millisFromMicros, type AccessFields, type ExtraFields } from './access-log.js';
+export {
+  boolean,
+  ConfigError,
+  decimalNumber,
+  describeConfig,
+  httpUrl,
+  integer,
+  loadConfig,
+  milliseconds,
+  type ConfigOf,
+  type ConfigSpec,
+  type Field,
+} from './config.js';
+export { HttpError } from './errors.js';
+export { FastCounter, FastHistogram } from './fast-metrics.js';
+export { createLogger, isoTimeField } from './logger.js';
+export { Gauge, latencyBuckets, type Registry } from './metrics.js';
+export { runMain, startService, type BoundAddress, type RunningService, type ServiceParts } from './server.js';
+export { createService, type ServiceDeps } from './service-app.js';
+export { serviceConfigRules, serviceConfigSpec, type LogLevel } from './service-config.js';
+export { childTraceparent, continueTrace, requestIdFrom } from './trace.js';
+export type { BuildInfo } from './version.js';

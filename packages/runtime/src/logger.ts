@@ -5,21 +5,39 @@ import type { LogLevel } from './service-config.js';
 
 export type { Logger, DestinationStream } from 'pino';
 
+/** Where a logger made by `createLogger` writes, and how it writes the time: what its access line needs. */
+export interface LoggerOutput {
+  readonly destination: DestinationStream;
+  /** pino's `timestamp` function: the `,"time":...` part of a line. */
+  readonly time: () => string;
+}
+
+const outputs = new WeakMap<Logger, LoggerOutput>();
+
+/** The output of a logger made by `createLogger`; undefined for any other (a child, say). */
+export function loggerOutput(logger: Logger): LoggerOutput | undefined {
+  return outputs.get(logger);
+}
+
 /**
  * The one logger factory: JSON lines with an ISO time, the level as a word, and the
  * service, version and instance on every line. Writes to stdout unless a stream is given.
  */
 export function createLogger(info: BuildInfo, level: LogLevel, destination?: DestinationStream): Logger {
+  const time = isoTimeField();
   const options = {
     level,
     base: { service: info.service, version: info.version, instance: info.instance },
-    timestamp: isoTimeField(),
+    timestamp: time,
     formatters: { level: (label: string) => ({ level: label }) },
   };
   // Lines go to standard output in batches (64 KiB to a file, 16 KiB to a pipe) or every
   // 100 ms, and whatever is pending at exit: see BatchedDestination for why not pino's own
   // destination.
-  return pino(options, destination ?? batchedStdout());
+  const output = { destination: destination ?? batchedStdout(), time };
+  const logger = pino(options, output.destination);
+  outputs.set(logger, output);
+  return logger;
 }
 
 const millis = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));

@@ -4,41 +4,67 @@ import { ConfigError } from './config.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { Logger } from './logger.js';
 
+/** Where a service listens, and how long it drains and waits when it stops. */
 export interface ListenConfig {
   readonly host: string;
   readonly port: number;
+  /** The management listener's port, on the same host (0 picks a free port). */
+  readonly metricsPort: number;
   readonly drainDelayMs: number;
   readonly shutdownTimeoutMs: number;
 }
 
+/** What `startService` and `runMain` run: the two apps, their lifecycle, logger and listen config. */
 export interface ServiceParts {
+  /** The service's own routes and probes, on `config.port`. */
   readonly app: FastifyInstance;
+  /** /metrics (and probes), on `config.metricsPort`. */
+  readonly management: FastifyInstance;
   readonly lifecycle: Lifecycle;
   readonly logger: Logger;
   readonly config: ListenConfig;
 }
 
-/** A listening service. */
-export interface RunningService {
+/** Where one listener is bound. */
+export interface BoundAddress {
   readonly port: number;
+  /** `http://host:port`, with a loopback host when listening on every address. */
   readonly url: string;
+}
+
+/** A listening service. */
+export interface RunningService extends BoundAddress {
+  /** The management listener, which serves /metrics. */
+  readonly management: BoundAddress;
   /**
    * Drains and stops: readiness turns false, the drain delay passes while requests are still
-   * served, then the listener closes and in-flight requests finish. Idempotent.
+   * served, then both listeners close and in-flight requests finish. Idempotent.
    * @throws Error when in-flight requests outlive the shutdown timeout.
    */
   shutdown(reason: string): Promise<void>;
 }
 
-/** Listens, marks the service ready, and returns a handle that can drain it. */
-export async function startService({ app, lifecycle, logger, config }: ServiceParts): Promise<RunningService> {
-  await app.listen({ host: config.host, port: config.port, listenTextResolver: (address) => `listening at ${address}` });
+async function listen(app: FastifyInstance, host: string, port: number): Promise<BoundAddress> {
+  await app.listen({ host, port, listenTextResolver: (address) => `listening at ${address}` });
   const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : config.port;
-  const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host;
-  const url = `http://${hostForUrl === '0.0.0.0' ? '127.0.0.1' : hostForUrl}:${port}`;
+  const bound = typeof address === 'object' && address ? address.port : port;
+  const hostForUrl = host.includes(':') ? `[${host}]` : host;
+  return { port: bound, url: `http://${hostForUrl === '0.0.0.0' ? '127.0.0.1' : hostForUrl}:${bound}` };
+}
+
+/** Listens on both ports, marks the service ready, and returns a handle that can drain it. */
+export async function startService({ app, management, lifecycle, logger, config }: ServiceParts): Promise<RunningService> {
+  const main = await listen(app, config.host, config.port);
+  let metrics: BoundAddress;
+  try {
+    metrics = await listen(management, config.host, config.metricsPort);
+  } catch (err) {
+    // Nothing half-done: a service without its metrics listener does not start.
+    await app.close();
+    throw err;
+  }
   lifecycle.markReady();
-  logger.info({ host: config.host, port, url }, 'ready');
+  logger.info({ host: config.host, port: main.port, url: main.url, metrics_port: metrics.port, metrics_url: metrics.url }, 'ready');
 
   let stopping: Promise<void> | undefined;
   const shutdown = (reason: string): Promise<void> => {
@@ -47,7 +73,7 @@ export async function startService({ app, lifecycle, logger, config }: ServicePa
       logger.info({ reason, drain_delay_ms: config.drainDelayMs }, 'draining');
       // The drain delay is the contract with load balancers, not a wait for an event.
       if (config.drainDelayMs > 0) await delay(config.drainDelayMs);
-      logger.info('closing listener; waiting for in-flight requests');
+      logger.info('closing listeners; waiting for in-flight requests');
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(
@@ -56,7 +82,7 @@ export async function startService({ app, lifecycle, logger, config }: ServicePa
         );
       });
       try {
-        await Promise.race([app.close(), timeout]);
+        await Promise.race([Promise.all([app.close(), management.close()]), timeout]);
       } finally {
         clearTimeout(timer);
       }
@@ -64,7 +90,7 @@ export async function startService({ app, lifecycle, logger, config }: ServicePa
     })();
     return stopping;
   };
-  return { port, url, shutdown };
+  return { ...main, management: metrics, shutdown };
 }
 
 /**

@@ -1,4 +1,4 @@
-import { host, integer, milliseconds, oneOf, port } from './config.js';
+import { host, integer, milliseconds, oneOf, port, type ConfigRule } from './config.js';
 
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof logLevels)[number];
@@ -7,13 +7,20 @@ export type LogLevel = (typeof logLevels)[number];
  * The fields every Castle HTTP service has, under its own prefix (`WWW_`, `BACKEND_`):
  * where it listens, how it logs, how it protects its HTTP edge and how it shuts down.
  */
-export function serviceConfigSpec(prefix: string, defaults: { readonly port: number }) {
+export function serviceConfigSpec(prefix: string, defaults: { readonly port: number; readonly metricsPort: number }) {
   return {
     host: host(`${prefix}_HOST`, {
       default: '127.0.0.1',
       description: 'Address to listen on; containers set 0.0.0.0.',
     }),
-    port: port(`${prefix}_PORT`, { default: defaults.port, description: 'TCP port to listen on (0 picks a free port).' }),
+    port: port(`${prefix}_PORT`, {
+      default: defaults.port,
+      description: 'TCP port of the service and its probes (/healthz, /readyz, /version); 0 picks a free port.',
+    }),
+    metricsPort: port(`${prefix}_METRICS_PORT`, {
+      default: defaults.metricsPort,
+      description: `TCP port of the management listener, on the same host: /metrics for Prometheus (plus /healthz, /readyz), kept off the public port; containers set 9090. 0 picks a free port; must differ from ${prefix}_PORT.`,
+    }),
     logLevel: oneOf(`${prefix}_LOG_LEVEL`, logLevels, {
       default: 'info',
       description: 'Minimum level of the JSON log lines written to stdout.',
@@ -53,4 +60,17 @@ export function serviceConfigSpec(prefix: string, defaults: { readonly port: num
       description: 'Largest request head accepted; larger ones are answered 431.',
     }),
   };
+}
+
+/**
+ * The rules across the fields of `serviceConfigSpec`: the management listener needs a port
+ * of its own (two fixed equal ports would fail at listen, later and less clearly).
+ */
+export function serviceConfigRules(prefix: string): ConfigRule<{ readonly port: number; readonly metricsPort: number }>[] {
+  return [
+    ({ port, metricsPort }) =>
+      port !== 0 && metricsPort === port
+        ? `${prefix}_METRICS_PORT: must differ from ${prefix}_PORT (both are ${port}); /metrics is served on a port of its own, so set another port or 0 for a free one`
+        : undefined,
+  ];
 }

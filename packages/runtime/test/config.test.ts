@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { boolean, ConfigError, decimalNumber, describeConfig, httpUrl, integer, loadConfig, milliseconds, oneOf, port } from '../src/index.js';
+import { boolean, ConfigError, decimalNumber, describeConfig, httpUrl, integer, loadConfig, milliseconds, oneOf, port } from '../src/config.js';
+import { serviceConfigRules, serviceConfigSpec } from '../src/service-config.js';
 
 const spec = {
   port: port('T_PORT', { default: 8080, description: 'port' }),
@@ -83,5 +84,37 @@ describe('loadConfig', () => {
     const rows = describeConfig(spec);
     expect(rows.map((r) => r.env)).toEqual(['T_PORT', 'T_RATE', 'T_COUNT', 'T_WAIT_MS', 'T_FLAG', 'T_LEVEL', 'T_URL']);
     expect(rows[0]).toEqual({ env: 'T_PORT', default: '8080', expected: 'a port number from 0 to 65535', description: 'port' });
+  });
+});
+
+describe('the service configuration', () => {
+  const serviceSpec = serviceConfigSpec('SVC', { port: 8080, metricsPort: 9080 });
+  const load = (env: NodeJS.ProcessEnv) => loadConfig(serviceSpec, env, serviceConfigRules('SVC'));
+
+  it('puts the management listener on a port of its own by default', () => {
+    expect(load({})).toMatchObject({ port: 8080, metricsPort: 9080 });
+  });
+
+  it.each([
+    [{ SVC_PORT: '0', SVC_METRICS_PORT: '0' }, 0, 0],
+    [{ SVC_PORT: '9080', SVC_METRICS_PORT: '8080' }, 9080, 8080],
+    [{ SVC_METRICS_PORT: '9090' }, 8080, 9090],
+  ])('accepts %j', (env, port, metricsPort) => {
+    expect(load(env)).toMatchObject({ port, metricsPort });
+  });
+
+  it.each([
+    [{ SVC_PORT: '8080', SVC_METRICS_PORT: '8080' }, 8080],
+    [{ SVC_METRICS_PORT: '8080' }, 8080],
+    [{ SVC_PORT: '9080' }, 9080],
+  ])('refuses a metrics port equal to the main port (%j), naming both variables', (env, port) => {
+    expect(() => load(env)).toThrow(ConfigError);
+    expect(() => load(env)).toThrow(`SVC_METRICS_PORT: must differ from SVC_PORT (both are ${port})`);
+  });
+
+  it('reports field problems first and checks the ports only once every field is valid', () => {
+    expect(() => load({ SVC_PORT: 'x', SVC_METRICS_PORT: 'x' })).toThrow(
+      'invalid configuration:\n  SVC_PORT: must be a port number from 0 to 65535, got "x"\n  SVC_METRICS_PORT: must be a port number from 0 to 65535, got "x"',
+    );
   });
 });

@@ -1,6 +1,7 @@
 import { Counter, Histogram, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { FastCounter, FastHistogram, latencyBuckets } from '../src/index.js';
+import { FastCounter, FastHistogram } from '../src/fast-metrics.js';
+import { latencyBuckets } from '../src/metrics.js';
 
 const observations: [string, string, number][] = [
   ['GET', '200', 0.0004],

@@ -4,8 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BatchedDestination } from '../src/index.js';
-import { defaultBatchBytes } from '../src/log-destination.js';
+import { BatchedDestination, defaultBatchBytes } from '../src/log-destination.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'castle-logdest-'));
 let fds: number[] = [];
@@ -87,7 +86,7 @@ describe('BatchedDestination', () => {
     ['an uncaught exception', 'throw new Error("boom")', 1],
     ['the end of the program', '', 0],
   ])('loses no pending line when the process ends by %s', (_how, ending, code) => {
-    const runtime = fileURLToPath(new URL('../src/index.ts', import.meta.url));
+    const runtime = fileURLToPath(new URL('../src/log-destination.ts', import.meta.url));
     const script = `
       import { batchedStdout } from ${JSON.stringify(runtime)};
       const out = batchedStdout();

@@ -1,10 +1,11 @@
 import { once } from 'node:events';
+import { createServer } from 'node:net';
 import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
-import { startService } from '../src/index.js';
+import { startService } from '../src/server.js';
 import { demoApp } from './fixture.js';
 
-function listen(drainDelayMs: number, shutdownTimeoutMs = 5000) {
+function listen(drainDelayMs: number, shutdownTimeoutMs = 5000, metricsPort = 0) {
   const parts = demoApp();
   let release!: () => void;
   const released = new Promise<void>((resolve) => (release = resolve));
@@ -15,7 +16,7 @@ function listen(drainDelayMs: number, shutdownTimeoutMs = 5000) {
     await released;
     return reply.send('done');
   });
-  const config = { host: '127.0.0.1', port: 0, drainDelayMs, shutdownTimeoutMs };
+  const config = { host: '127.0.0.1', port: 0, metricsPort, drainDelayMs, shutdownTimeoutMs };
   return { ...parts, release, started, start: () => startService({ ...parts, config }) };
 }
 
@@ -41,6 +42,41 @@ describe('graceful shutdown', () => {
     await stopping;
     expect(svc.logs.lines.map((l) => l.msg)).toEqual(expect.arrayContaining(['draining', 'stopped']));
     await expect(request(`${running.url}/hello`)).rejects.toThrow(/ECONNREFUSED/);
+  });
+
+  it('serves /metrics on the management port it reports, not on the main port, and closes both listeners', async () => {
+    const svc = listen(0);
+    const running = await svc.start();
+    expect(running.management.port).toBeGreaterThan(0);
+    expect(running.management.port).not.toBe(running.port);
+    expect(running.management.url).toBe(`http://127.0.0.1:${running.management.port}`);
+    expect(svc.logs.withMessage('ready')[0]).toMatchObject({ port: running.port, metrics_port: running.management.port });
+    const onMain = await request(`${running.url}/metrics`);
+    expect(onMain.statusCode).toBe(404);
+    await onMain.body.text();
+    const scrape = await request(`${running.management.url}/metrics`);
+    expect(scrape.statusCode).toBe(200);
+    expect(scrape.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
+    expect(await scrape.body.text()).toContain('# TYPE http_requests_total counter');
+    await running.shutdown('SIGTERM');
+    expect(svc.app.server.listening).toBe(false);
+    expect(svc.management.server.listening).toBe(false);
+    await expect(request(`${running.management.url}/metrics`)).rejects.toThrow(/ECONNREFUSED/);
+  });
+
+  it('does not start, and leaves no listener open, when the management port is taken', async () => {
+    const blocker = createServer();
+    blocker.listen(0, '127.0.0.1');
+    await once(blocker, 'listening');
+    const taken = (blocker.address() as { port: number }).port;
+    try {
+      const svc = listen(0, 5000, taken);
+      await expect(svc.start()).rejects.toThrow(/EADDRINUSE/);
+      expect(svc.app.server.listening).toBe(false);
+      expect(svc.lifecycle.ready).toBe(false);
+    } finally {
+      blocker.close();
+    }
   });
 
   it('is idempotent: a second shutdown call returns the same drain', async () => {

@@ -3,7 +3,8 @@ import { connect } from 'node:net';
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { errorBody, HttpError, type HttpMetrics } from '../src/index.js';
+import { errorBody, HttpError } from '../src/errors.js';
+import type { HttpMetrics } from '../src/metrics.js';
 import { demoApp, info } from './fixture.js';
 
 /**
@@ -106,22 +107,38 @@ describe('the HTTP edge', () => {
     expect((await app.inject('/version')).json()).toEqual({ ...info, node: process.version });
   });
 
-  it('exposes request counts, latency and in-flight in Prometheus text format', async () => {
-    const { app } = demoApp();
+  it('exposes request counts, latency and in-flight in Prometheus text format on the management app', async () => {
+    const { app, management } = demoApp();
     await app.inject('/hello');
     await app.inject('/hello');
     await app.inject('/nope');
-    const res = await app.inject('/metrics');
+    const res = await management.inject('/metrics');
     expect(res.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
     expect(res.body).toContain('http_requests_total{method="GET",route="/hello",status_code="200"} 2');
     expect(res.body).toContain('http_requests_total{method="GET",route="unmatched",status_code="404"} 1');
     expect(res.body).toContain('http_request_duration_seconds_count{method="GET",route="/hello",status_code="200"} 2');
-    expect(res.body).toContain('http_requests_in_flight 1');
+    expect(res.body).toContain('http_requests_in_flight 0');
     expect(res.body).toContain('castle_build_info{service="demo",version="1.2.3",git_sha="abc1234"} 1');
   });
 
+  it('answers /metrics on the main app 404, like any unknown path', async () => {
+    const { app } = demoApp();
+    const res = await app.inject('/metrics');
+    expect(res.statusCode).toBe(404);
+    expect(res.json()).toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it('serves only /metrics and the probes on the management app, and counts none of it as traffic', async () => {
+    const { management, lifecycle } = demoApp();
+    lifecycle.markReady();
+    expect((await management.inject('/healthz')).body).toBe('ok\n');
+    expect((await management.inject('/readyz')).body).toBe('ready\n');
+    for (const path of ['/', '/hello', '/version', '/nope']) expect((await management.inject(path)).statusCode).toBe(404);
+    expect((await management.inject('/metrics')).body).not.toContain('http_requests_total{');
+  });
+
   it('reports a request whose client went away before the answer as aborted (499), once, and stops counting it in flight', async () => {
-    const { app, logs, metrics } = demoApp();
+    const { app, management, logs, metrics } = demoApp();
     let entered!: () => void;
     const inHandler = new Promise<void>((resolve) => (entered = resolve));
     let release!: () => void;
@@ -145,7 +162,7 @@ describe('the HTTP edge', () => {
     const aborted = logs.withMessage('request aborted');
     expect(aborted).toHaveLength(1);
     expect(aborted[0]).toMatchObject({ method: 'GET', path: '/held', status: 499 });
-    const scrape = await app.inject('/metrics');
+    const scrape = await management.inject('/metrics');
     expect(scrape.body).toContain('http_requests_total{method="GET",route="/held",status_code="499"} 1');
   });
 
