@@ -1,10 +1,12 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Test tiers (see the README): `unit` is hermetic (loopback only, in-process),
- * `int` runs the built services as real processes, `browser` loads www's page in Chromium
- * (/usr/bin/chromium), `images` needs a Docker engine,
- * `cluster` needs a Kubernetes API (KUBECONFIG).
+ * Test tiers (see the README), one folder under test/ each: `unit` (test/unit, and
+ * `*.test.ts` beside the packages) is hermetic, in-process with loopback sockets only;
+ * `int` (test/int, and `*.int.test.ts` beside the apps) runs the built services as real
+ * processes; `browser` (test/browser) loads www's page in Chromium (/usr/bin/chromium);
+ * `images` (test/images) needs a Docker engine; `cluster` (test/cluster) needs a
+ * Kubernetes API (KUBECONFIG). Helpers the tiers share live in test/support.
  */
 const shared = {
   // Workspace packages resolve to their TypeScript sources, so unit tests need no build.
@@ -21,7 +23,7 @@ export default defineConfig({
         ...shared,
         test: {
           name: 'unit',
-          include: ['packages/*/test/**/*.test.ts', 'apps/*/test/**/*.test.ts', 'test/unit/**/*.test.ts', 'test/docs/**/*.test.ts'],
+          include: ['packages/*/test/**/*.test.ts', 'apps/*/test/**/*.test.ts', 'deploy/k8s/test/**/*.test.ts', 'test/unit/**/*.test.ts'],
           exclude: ['**/*.int.test.ts', '**/node_modules/**'],
           expect: { requireAssertions: true },
         },
@@ -30,7 +32,7 @@ export default defineConfig({
         ...shared,
         test: {
           name: 'int',
-          include: ['apps/*/test/**/*.int.test.ts', 'test/e2e/**/*.int.test.ts'],
+          include: ['apps/*/test/**/*.int.test.ts', 'test/int/**/*.int.test.ts'],
           expect: { requireAssertions: true },
           testTimeout: 60_000,
           hookTimeout: 60_000,

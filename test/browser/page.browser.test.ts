@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type ConsoleMessage, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { useServices, type RunningService } from '../e2e/lib/process.js';
+import { useServices, type RunningService } from '../support/local-services.js';
 
 /**
  * www's HTML page in a real browser: Debian's Chromium, headless, driven by playwright-core,

@@ -1,10 +1,11 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { docker, dockerOk, get, inspect, root, runScript, useContainers, waitFor } from './lib/docker.js';
+import { docker, dockerOk, get, inspect, root, useContainers, waitFor } from '../support/docker.js';
 
 /**
  * The service images as `npm run images:build` makes them. Set CASTLE_IMAGE_TAG to test
- * another tag than `dev`; a missing image is built first.
+ * another tag than `dev`. The tests install nothing: a Docker engine must be running and
+ * the images built (`npm run images:build` does both; `.ci/run` runs it first).
  */
 const tag = process.env.CASTLE_IMAGE_TAG ?? 'dev';
 const sizeBudgetMb = 250;
@@ -40,13 +41,19 @@ async function lines(image: string, entrypoint: string, ...args: string[]): Prom
 }
 
 beforeAll(async () => {
-  await runScript('scripts/ensure-docker.sh');
+  const engine = await docker(['info', '--format', '{{.ServerVersion}}']);
+  if (engine.code !== 0) {
+    throw new Error(`no Docker engine answers (${engine.stderr.trim()}): run npm run images:build, which starts one`);
+  }
   const missing: string[] = [];
   for (const { name } of services) {
-    if ((await docker(['image', 'inspect', imageOf(name)])).code !== 0) missing.push(name);
+    if ((await docker(['image', 'inspect', imageOf(name)])).code !== 0) missing.push(imageOf(name));
   }
-  if (missing.length > 0) await runScript('scripts/build-images.sh', [...(tag === 'dev' ? [] : ['--tag', tag]), ...missing]);
-}, 1_200_000);
+  if (missing.length > 0) {
+    const build = tag === 'dev' ? 'npm run images:build' : `npm run images:build -- --tag ${tag}`;
+    throw new Error(`not in the local Docker engine: ${missing.join(', ')}; build them with ${build}`);
+  }
+});
 
 describe.each(services)('the $name image', ({ name, prefix }) => {
   const image = imageOf(name);

@@ -3,7 +3,7 @@ import { buildBackend } from '@castle/backend/app';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadBackendConfig } from '@castle/backend/config';
-import { leaksInternals, parseResponses, rawExchange } from '../e2e/lib/raw-http.js';
+import { leaksInternals, parseResponses, rawExchange } from '../support/raw-http.js';
 
 const maxHeaderBytes = 4096;
 const allowedStatuses = new Set([200, 400, 404, 405, 408, 413, 414, 431, 501, 505]);
@@ -77,7 +77,7 @@ describe('the HTTP edge under malformed raw requests', () => {
         const responses = parseResponses(ex.data, { headRequest: m === 'HEAD' });
         const finals = responses.filter((r) => r.status >= 200);
         for (const r of finals) expect(allowedStatuses).toContain(r.status);
-        for (const r of responses) expect(leaksInternals(r.body)).toBe(false);
+        expect(responses.map((r) => r.body).filter((body) => leaksInternals(body))).toEqual([]);
       }),
       { numRuns: 300 },
     );

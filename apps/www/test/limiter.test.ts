@@ -59,7 +59,7 @@ describe('CapacityLimiter', () => {
   it('admits everything at once when both limits are off', () => {
     const { l } = limiter({ ratePerSecond: 0, maxConcurrency: 0 });
     const all = Array.from({ length: 1000 }, () => l.decide());
-    expect(all.every((d) => d.admitted && d.waitMs === 0)).toBe(true);
+    expect(all.filter((d) => !d.admitted || d.waitMs !== 0)).toEqual([]);
     expect(l.utilisation()).toBe(0);
   });
 

@@ -1,0 +1,3 @@
+module castle.local/cluster/selftest
+
+go 1.24.0

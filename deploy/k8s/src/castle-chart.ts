@@ -1,0 +1,92 @@
+import { Chart } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-33';
+import type { Construct } from 'constructs';
+import { HttpTier, SERVICE_PORT, type AutoscalingProps, type ResourcesProps } from './http-tier.js';
+import { sharedLabels } from './labels.js';
+import { NetworkPolicies } from './network-policies.js';
+
+/** How one tier runs, as the chart takes it. */
+export interface ChartTierProps {
+  readonly image: string;
+  readonly replicas?: number;
+  readonly autoscaling?: AutoscalingProps;
+  readonly resources: ResourcesProps;
+  readonly config: Readonly<Record<string, string>>;
+}
+
+/** Properties of {@link CastleChart}: everything already resolved from an environment. */
+export interface CastleChartProps {
+  readonly namespace: string;
+  /** Release version, the `app.kubernetes.io/version` label. */
+  readonly version: string;
+  /** Extra labels of the Namespace. @default {} */
+  readonly namespaceLabels?: Readonly<Record<string, string>>;
+  /** Annotations of www's LoadBalancer Service. @default {} */
+  readonly loadBalancerAnnotations?: Readonly<Record<string, string>>;
+  /** Labels of the namespace allowed to scrape the metrics ports. */
+  readonly monitoringNamespaceSelector: Readonly<Record<string, string>>;
+  /** Extra annotations of both tiers' pod templates. @default {} */
+  readonly podAnnotations?: Readonly<Record<string, string>>;
+  readonly www: ChartTierProps;
+  readonly backend: ChartTierProps;
+}
+
+/** The defaults of {@link CastleChartProps}. */
+export const defaultProps: Required<Pick<CastleChartProps, 'namespaceLabels' | 'loadBalancerAnnotations' | 'podAnnotations'>> = {
+  namespaceLabels: {},
+  loadBalancerAnnotations: {},
+  podAnnotations: {},
+};
+
+/**
+ * Pod Security Standards: the namespace enforces `restricted` (pinned to the cluster's
+ * version, so a cluster upgrade cannot tighten it under a running release), and warns and
+ * audits at the same level.
+ */
+const podSecurity = Object.fromEntries(
+  ['enforce', 'warn', 'audit'].flatMap((mode) => [
+    [`pod-security.kubernetes.io/${mode}`, 'restricted'],
+    [`pod-security.kubernetes.io/${mode}-version`, 'v1.33'],
+  ]),
+);
+
+/**
+ * The whole of Castle in one namespace: the Namespace, both tiers (www public behind a
+ * LoadBalancer Service, backend internal) and the network policies between them.
+ */
+export class CastleChart extends Chart {
+  constructor(scope: Construct, id: string, props: CastleChartProps) {
+    super(scope, id, { disableResourceNameHashes: true });
+    const p = { ...defaultProps, ...props };
+    const labels = sharedLabels(p.version);
+    new k8s.KubeNamespace(this, 'namespace', {
+      metadata: { name: p.namespace, labels: { ...labels, ...p.namespaceLabels, ...podSecurity } },
+    });
+    const tier = (name: 'www' | 'backend', t: ChartTierProps, extra: object) =>
+      new HttpTier(this, name, {
+        name,
+        namespace: p.namespace,
+        version: p.version,
+        envPrefix: name.toUpperCase(),
+        image: t.image,
+        ...(t.autoscaling ? { autoscaling: t.autoscaling } : { replicas: t.replicas }),
+        resources: t.resources,
+        podAnnotations: p.podAnnotations,
+        ...extra,
+      });
+    const backend = tier('backend', p.backend, { config: p.backend.config });
+    const www = tier('www', p.www, {
+      // The backend's Service, by its short name: the same in every namespace.
+      config: { ...p.www.config, WWW_BACKEND_URL: `http://backend:${SERVICE_PORT}` },
+      serviceType: 'LoadBalancer',
+      serviceAnnotations: p.loadBalancerAnnotations,
+    });
+    new NetworkPolicies(this, 'network-policies', {
+      namespace: p.namespace,
+      labels,
+      www,
+      backend,
+      monitoringNamespaceSelector: p.monitoringNamespaceSelector,
+    });
+  }
+}

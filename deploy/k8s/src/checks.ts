@@ -1,0 +1,40 @@
+/**
+ * Small validators shared by the constructs and the environment table. Each returns the
+ * problem as `<where>: <what is wrong>, got <value>`, or nothing.
+ */
+
+const show = (value: unknown): string => JSON.stringify(value) ?? String(value);
+
+/** An integer in [min, max]. */
+export function checkInteger(where: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): string[] {
+  if (!Number.isInteger(value)) return [`${where}: must be an integer, got ${show(value)}`];
+  if (value < min) return [`${where}: must be ≥ ${min}, got ${show(value)}`];
+  if (value > max) return [`${where}: must be ≤ ${max}, got ${show(value)}`];
+  return [];
+}
+
+// A CPU or memory quantity as Kubernetes accepts it (the common forms: 100m, 0.5, 64Mi, 1G).
+const quantity = /^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
+
+/** A Kubernetes resource quantity such as `100m` or `64Mi`. */
+export function checkQuantity(where: string, value: string): string[] {
+  return quantity.test(value) ? [] : [`${where}: must be a Kubernetes quantity such as 100m or 64Mi, got ${show(value)}`];
+}
+
+const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** An RFC 1123 label: what Kubernetes accepts as a namespace or Service name. */
+export function checkDnsLabel(where: string, value: string): string[] {
+  return value.length <= 63 && dnsLabel.test(value)
+    ? []
+    : [`${where}: must be a DNS label (lower-case letters, digits and '-', at most 63 characters), got ${show(value)}`];
+}
+
+const labelValue = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+
+/** A Kubernetes label value (at most 63 characters, alphanumeric at both ends). */
+export function checkLabelValue(where: string, value: string): string[] {
+  return value.length <= 63 && labelValue.test(value) ? [] : [`${where}: must be a valid label value, got ${show(value)}`];
+}
+
+export { show };

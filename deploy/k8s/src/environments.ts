@@ -1,0 +1,140 @@
+/**
+ * Castle's environments as typed configuration: the one place environment settings live.
+ * They enter at the edge ({@link render}) and reach the constructs only as props.
+ */
+import { checkDnsLabel, checkInteger, checkLabelValue, checkQuantity, show } from './checks.js';
+import type { AutoscalingProps, ResourcesProps } from './http-tier.js';
+
+/** How one tier runs in one environment. */
+export interface TierEnvironment {
+  /** Fixed replica count; leave unset when `autoscaling` is set. */
+  readonly replicas?: number;
+  /** Set when an autoscaler owns the replica count (the Deployment then omits it). */
+  readonly autoscaling?: AutoscalingProps;
+  readonly resources: ResourcesProps;
+  /** The service's own environment variables (see apps/<tier>/src/config.ts). */
+  readonly config: Readonly<Record<string, string>>;
+}
+
+/** One environment. */
+export interface Environment {
+  /** Default namespace (a render may override it). */
+  readonly namespace: string;
+  /** AWS region of a regional variant, the `castle.dev/region` label of the Namespace. */
+  readonly region?: string;
+  /** `aws-nlb`: www's LoadBalancer Service is an internet-facing NLB of the AWS Load Balancer Controller. */
+  readonly loadBalancer: 'cluster-default' | 'aws-nlb';
+  /** Labels of the namespace allowed to scrape the metrics ports. */
+  readonly monitoringNamespaceSelector: Readonly<Record<string, string>>;
+  readonly www: TierEnvironment;
+  readonly backend: TierEnvironment;
+}
+
+const monitoring = { 'castle.dev/monitoring': 'true' };
+
+const local: Environment = {
+  namespace: 'castle',
+  loadBalancer: 'cluster-default',
+  monitoringNamespaceSelector: monitoring,
+  www: {
+    replicas: 2,
+    resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } },
+    config: { WWW_LOG_LEVEL: 'info' },
+  },
+  backend: {
+    replicas: 1,
+    resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } },
+    config: { BACKEND_LOG_LEVEL: 'info' },
+  },
+};
+
+const staging: Environment = {
+  ...local,
+  loadBalancer: 'aws-nlb',
+  www: {
+    replicas: 3,
+    resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '256Mi' } },
+    config: { WWW_LOG_LEVEL: 'info' },
+  },
+  backend: {
+    replicas: 2,
+    resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '256Mi' } },
+    config: { BACKEND_LOG_LEVEL: 'info' },
+  },
+};
+
+const production: Environment = {
+  ...staging,
+  www: {
+    autoscaling: { minReplicas: 3, maxReplicas: 20 },
+    resources: { requests: { cpu: '200m', memory: '128Mi' }, limits: { cpu: '1', memory: '512Mi' } },
+    config: { WWW_LOG_LEVEL: 'info' },
+  },
+  backend: {
+    replicas: 3,
+    resources: { requests: { cpu: '200m', memory: '128Mi' }, limits: { cpu: '1', memory: '512Mi' } },
+    config: { BACKEND_LOG_LEVEL: 'info' },
+  },
+};
+
+/** Every environment by name. */
+export const environments = {
+  local,
+  staging,
+  production,
+  'production-us-east-1': { ...production, region: 'us-east-1' },
+  'production-eu-west-1': { ...production, region: 'eu-west-1' },
+} as const satisfies Record<string, Environment>;
+
+/** The name of a known environment. */
+export type EnvironmentName = keyof typeof environments;
+
+/** The names of every environment, in the order above. */
+export const environmentNames: readonly string[] = Object.keys(environments);
+
+/** Whether `name` names a known environment. */
+export function isEnvironmentName(name: string): name is EnvironmentName {
+  return Object.hasOwn(environments, name);
+}
+
+function validateTier(where: string, tier: TierEnvironment): string[] {
+  const problems: string[] = [];
+  if (tier.autoscaling) {
+    if (tier.replicas !== undefined) problems.push(`${where}.replicas: must be unset when autoscaling is set, got ${tier.replicas}`);
+    problems.push(...checkInteger(`${where}.autoscaling.minReplicas`, tier.autoscaling.minReplicas, 1));
+    problems.push(...checkInteger(`${where}.autoscaling.maxReplicas`, tier.autoscaling.maxReplicas, 1));
+    if (tier.autoscaling.maxReplicas < tier.autoscaling.minReplicas) {
+      problems.push(`${where}.autoscaling.maxReplicas: must be ≥ minReplicas (${tier.autoscaling.minReplicas}), got ${tier.autoscaling.maxReplicas}`);
+    }
+  } else if (tier.replicas === undefined) {
+    problems.push(`${where}.replicas: must be set when the tier is not autoscaled, got undefined`);
+  } else {
+    problems.push(...checkInteger(`${where}.replicas`, tier.replicas, 1));
+  }
+  for (const [kind, values] of Object.entries({ requests: tier.resources.requests, limits: tier.resources.limits })) {
+    problems.push(...checkQuantity(`${where}.resources.${kind}.cpu`, values.cpu));
+    problems.push(...checkQuantity(`${where}.resources.${kind}.memory`, values.memory));
+  }
+  for (const key of Object.keys(tier.config)) {
+    if (!/^[A-Z_][A-Z0-9_]*$/.test(key)) problems.push(`${where}.config: keys must be environment variable names, got ${show(key)}`);
+  }
+  return problems;
+}
+
+/**
+ * Every problem of one environment, each prefixed with its path
+ * (`env.production.www.replicas: must be ≥ 1, got 0`).
+ */
+export function validateEnvironment(name: string, env: Environment): string[] {
+  const where = `env.${name}`;
+  return [
+    ...checkDnsLabel(`${where}.namespace`, env.namespace),
+    ...(env.region === undefined ? [] : checkLabelValue(`${where}.region`, env.region)),
+    ...(['cluster-default', 'aws-nlb'].includes(env.loadBalancer) ? [] : [`${where}.loadBalancer: must be cluster-default or aws-nlb, got ${show(env.loadBalancer)}`]),
+    ...(Object.keys(env.monitoringNamespaceSelector).length === 0
+      ? [`${where}.monitoringNamespaceSelector: must name at least one label, got {}`]
+      : Object.entries(env.monitoringNamespaceSelector).flatMap(([k, v]) => checkLabelValue(`${where}.monitoringNamespaceSelector.${k}`, v))),
+    ...validateTier(`${where}.www`, env.www),
+    ...validateTier(`${where}.backend`, env.backend),
+  ];
+}

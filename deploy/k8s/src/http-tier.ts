@@ -1,0 +1,252 @@
+import { createHash } from 'node:crypto';
+import { k8s } from 'cdk8s-plus-33';
+import { Construct } from 'constructs';
+import { throwIfProblems } from './errors.js';
+import { validateHttpTierProps } from './http-tier-validation.js';
+import { selectorLabels, tierLabels } from './labels.js';
+
+/** CPU and memory of the tier's container. */
+export interface ResourcesProps {
+  /** What the scheduler reserves, and what an autoscaler's utilisation is measured against. */
+  readonly requests: { readonly cpu: string; readonly memory: string };
+  /** The ceiling: the container is throttled at the CPU limit and killed past the memory limit. */
+  readonly limits: { readonly cpu: string; readonly memory: string };
+}
+
+/**
+ * The seam for the autoscaler objects (KEDA ScaledObject / HPA) that come later. Its presence
+ * alone changes the Deployment: `spec.replicas` is omitted, so an apply never fights the
+ * autoscaler over the replica count.
+ */
+export interface AutoscalingProps {
+  /** Fewest replicas the autoscaler keeps. */
+  readonly minReplicas: number;
+  /** Most replicas the autoscaler may run. */
+  readonly maxReplicas: number;
+}
+
+/** Properties of {@link HttpTier}. */
+export interface HttpTierProps {
+  /** Tier name: the name of its objects and its `app.kubernetes.io/name` label. */
+  readonly name: string;
+  /** Namespace of every object. */
+  readonly namespace: string;
+  /** Container image reference, tag included. */
+  readonly image: string;
+  /** Version of the release, the `app.kubernetes.io/version` label. */
+  readonly version: string;
+  /** Prefix of the service's environment variables (`WWW`, `BACKEND`). */
+  readonly envPrefix: string;
+  /**
+   * The service's own configuration: environment variables, set through the tier's
+   * ConfigMap. Variables the construct owns (host, ports, drain and shutdown) may not appear.
+   * @default {}
+   */
+  readonly config?: Readonly<Record<string, string>>;
+  /**
+   * Replica count. Must stay unset when `autoscaling` is set.
+   * @default 1
+   */
+  readonly replicas?: number;
+  /**
+   * Set when an autoscaler owns the replica count; the Deployment then has no `spec.replicas`.
+   * @default undefined (fixed `replicas`)
+   */
+  readonly autoscaling?: AutoscalingProps;
+  /** @default requests 50m / 64Mi, limits 500m / 256Mi */
+  readonly resources?: ResourcesProps;
+  /** @default 'IfNotPresent' (release tags are immutable) */
+  readonly imagePullPolicy?: 'IfNotPresent' | 'Always';
+  /** Port of the service's HTTP listener, the container port named `http`. @default 8080 */
+  readonly port?: number;
+  /** Port of the management listener that serves /metrics, named `metrics`. @default 9090 */
+  readonly metricsPort?: number;
+  /** How long the service keeps serving after SIGTERM while /readyz reports draining. @default 5000 */
+  readonly drainDelayMs?: number;
+  /**
+   * The longest request the service lets finish after the drain delay; it becomes the
+   * service's shutdown timeout. @default 10000
+   */
+  readonly longestRequestMs?: number;
+  /** Seconds added to the grace period for the process to exit and flush its logs. @default 5 */
+  readonly terminationMarginSeconds?: number;
+  /** @default 'ClusterIP' */
+  readonly serviceType?: 'ClusterIP' | 'LoadBalancer';
+  /** Annotations of the Service (a cloud load balancer's settings). @default {} */
+  readonly serviceAnnotations?: Readonly<Record<string, string>>;
+  /** Extra annotations of the pod template. @default {} */
+  readonly podAnnotations?: Readonly<Record<string, string>>;
+}
+
+/** The defaults of {@link HttpTierProps}. */
+export const defaultProps: Required<Omit<HttpTierProps, 'name' | 'namespace' | 'image' | 'version' | 'envPrefix' | 'autoscaling'>> = {
+  config: {},
+  replicas: 1,
+  resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } },
+  imagePullPolicy: 'IfNotPresent',
+  port: 8080,
+  metricsPort: 9090,
+  drainDelayMs: 5_000,
+  longestRequestMs: 10_000,
+  terminationMarginSeconds: 5,
+  serviceType: 'ClusterIP',
+  serviceAnnotations: {},
+  podAnnotations: {},
+};
+
+/** The pod template annotation that carries the hash of the tier's ConfigMap. */
+export const CONFIG_HASH_ANNOTATION = 'castle.dev/config-hash';
+
+/** Port of the Service in front of every tier. */
+export const SERVICE_PORT = 80;
+
+/**
+ * The grace period kubelet gives a terminating pod, in whole seconds:
+ * `ceil((drainDelayMs + longestRequestMs) / 1000) + terminationMarginSeconds`. The service
+ * keeps serving for the drain delay, then lets in-flight requests finish for at most the
+ * longest request; the margin covers process exit and log flushing, so kubelet's SIGKILL
+ * never cuts a request the service itself would have finished.
+ */
+export function terminationGracePeriodSeconds(drainDelayMs: number, longestRequestMs: number, marginSeconds: number): number {
+  return Math.ceil((drainDelayMs + longestRequestMs) / 1000) + marginSeconds;
+}
+
+/**
+ * An HTTP service tier: ServiceAccount, ConfigMap, Deployment, Service and
+ * PodDisruptionBudget, with Castle's safety defaults built in — zero-downtime rolling
+ * updates, startup/readiness/liveness probes, requests and limits, a non-root read-only
+ * container with no capabilities, spread over nodes and zones, and a drain-aware grace period.
+ */
+export class HttpTier extends Construct {
+  /** Labels that select this tier's pods. */
+  readonly selector: Readonly<Record<string, string>>;
+  /** The container port of the HTTP listener. */
+  readonly port: number;
+  /** The container port of the metrics listener. */
+  readonly metricsPort: number;
+
+  constructor(scope: Construct, id: string, props: HttpTierProps) {
+    super(scope, id);
+    const p = { ...defaultProps, ...props };
+    throwIfProblems(validateHttpTierProps(props, p));
+    this.selector = selectorLabels(p.name);
+    this.port = p.port;
+    this.metricsPort = p.metricsPort;
+    const labels = tierLabels(p.name, p.version);
+    const metadata = (name: string) => ({ name, namespace: p.namespace, labels });
+    const configName = `${p.name}-config`;
+    const data = {
+      ...p.config,
+      [`${p.envPrefix}_HOST`]: '0.0.0.0',
+      [`${p.envPrefix}_PORT`]: String(p.port),
+      [`${p.envPrefix}_METRICS_PORT`]: String(p.metricsPort),
+      [`${p.envPrefix}_DRAIN_DELAY_MS`]: String(p.drainDelayMs),
+      [`${p.envPrefix}_SHUTDOWN_TIMEOUT_MS`]: String(p.longestRequestMs),
+    };
+    const sortedData: Record<string, string> = Object.fromEntries(Object.entries(data).sort(([a], [b]) => a.localeCompare(b)));
+
+    new k8s.KubeServiceAccount(this, 'service-account', { metadata: metadata(p.name), automountServiceAccountToken: false });
+    new k8s.KubeConfigMap(this, 'config', { metadata: metadata(configName), data: sortedData });
+
+    const probe = (path: string, extra: Partial<k8s.Probe>): k8s.Probe => ({
+      httpGet: { path, port: k8s.IntOrString.fromString('http') },
+      timeoutSeconds: 2,
+      ...extra,
+    });
+    const spread = (topologyKey: string): k8s.TopologySpreadConstraint => ({
+      maxSkew: 1,
+      topologyKey,
+      // ScheduleAnyway: a preference, so a single-node or single-zone cluster still schedules.
+      whenUnsatisfiable: 'ScheduleAnyway',
+      labelSelector: { matchLabels: this.selector },
+      // Counts only pods of the same ReplicaSet, so a rollout's new pods spread by themselves.
+      matchLabelKeys: ['pod-template-hash'],
+    });
+    const q = (value: string) => k8s.Quantity.fromString(value);
+    new k8s.KubeDeployment(this, 'deployment', {
+      metadata: metadata(p.name),
+      spec: {
+        ...(p.autoscaling ? {} : { replicas: p.replicas }),
+        selector: { matchLabels: this.selector },
+        strategy: {
+          type: 'RollingUpdate',
+          rollingUpdate: { maxSurge: k8s.IntOrString.fromNumber(1), maxUnavailable: k8s.IntOrString.fromNumber(0) },
+        },
+        template: {
+          metadata: {
+            labels,
+            annotations: { ...p.podAnnotations, [CONFIG_HASH_ANNOTATION]: hash(sortedData) },
+          },
+          spec: {
+            serviceAccountName: p.name,
+            automountServiceAccountToken: false,
+            enableServiceLinks: false,
+            terminationGracePeriodSeconds: terminationGracePeriodSeconds(p.drainDelayMs, p.longestRequestMs, p.terminationMarginSeconds),
+            securityContext: {
+              runAsNonRoot: true,
+              runAsUser: 1000,
+              runAsGroup: 1000,
+              seccompProfile: { type: 'RuntimeDefault' },
+            },
+            topologySpreadConstraints: [spread('topology.kubernetes.io/zone'), spread('kubernetes.io/hostname')],
+            containers: [
+              {
+                name: p.name,
+                image: p.image,
+                imagePullPolicy: p.imagePullPolicy,
+                ports: [
+                  { name: 'http', containerPort: p.port, protocol: 'TCP' },
+                  { name: 'metrics', containerPort: p.metricsPort, protocol: 'TCP' },
+                ],
+                envFrom: [{ configMapRef: { name: configName } }],
+                resources: {
+                  requests: { cpu: q(p.resources.requests.cpu), memory: q(p.resources.requests.memory) },
+                  limits: { cpu: q(p.resources.limits.cpu), memory: q(p.resources.limits.memory) },
+                },
+                // Up to 30 s to start; liveness and readiness begin only after it passes.
+                startupProbe: probe('/healthz', { periodSeconds: 1, failureThreshold: 30 }),
+                readinessProbe: probe('/readyz', { periodSeconds: 2, failureThreshold: 2 }),
+                livenessProbe: probe('/healthz', { periodSeconds: 10, failureThreshold: 3 }),
+                securityContext: {
+                  allowPrivilegeEscalation: false,
+                  readOnlyRootFilesystem: true,
+                  runAsNonRoot: true,
+                  runAsUser: 1000,
+                  runAsGroup: 1000,
+                  capabilities: { drop: ['ALL'] },
+                  seccompProfile: { type: 'RuntimeDefault' },
+                },
+              },
+            ],
+          },
+        },
+      },
+    });
+
+    const annotations = Object.keys(p.serviceAnnotations).length > 0 ? { annotations: { ...p.serviceAnnotations } } : {};
+    new k8s.KubeService(this, 'service', {
+      metadata: { ...metadata(p.name), ...annotations },
+      spec: {
+        type: p.serviceType,
+        selector: this.selector,
+        ports: [{ name: 'http', port: SERVICE_PORT, targetPort: k8s.IntOrString.fromString('http'), protocol: 'TCP' }],
+      },
+    });
+
+    new k8s.KubePodDisruptionBudget(this, 'disruption-budget', {
+      metadata: metadata(p.name),
+      spec: {
+        // maxUnavailable, not minAvailable: with one replica, minAvailable 1 would block every
+        // node drain forever, while maxUnavailable 1 lets the drain evict it.
+        maxUnavailable: k8s.IntOrString.fromNumber(1),
+        selector: { matchLabels: this.selector },
+        // A crash-looping pod must not block a drain either.
+        unhealthyPodEvictionPolicy: 'AlwaysAllow',
+      },
+    });
+  }
+}
+
+function hash(data: Record<string, string>): string {
+  return createHash('sha256').update(JSON.stringify(data)).digest('hex').slice(0, 16);
+}

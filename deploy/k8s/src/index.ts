@@ -1,0 +1,9 @@
+/**
+ * Castle's Kubernetes manifests: {@link render} one environment to plain objects, then
+ * {@link toYaml} for kubectl, Argo CD or Flux. Pure: nothing here does I/O.
+ */
+export { render, type RenderOptions } from './render.js';
+export { environmentNames } from './environments.js';
+export { toYaml } from './yaml.js';
+export { ManifestError } from './errors.js';
+export type { KubernetesObject, ObjectMeta } from './kubernetes-object.js';

@@ -1,0 +1,97 @@
+import { App } from 'cdk8s';
+import { CastleChart, type ChartTierProps } from './castle-chart.js';
+import { checkDnsLabel, show } from './checks.js';
+import { environmentNames, environments, isEnvironmentName, validateEnvironment, type TierEnvironment } from './environments.js';
+import { throwIfProblems } from './errors.js';
+import type { KubernetesObject } from './kubernetes-object.js';
+
+/** What to render. */
+export interface RenderOptions {
+  /** Environment name, one of {@link environmentNames}. */
+  readonly env: string;
+  /** Release version (semver), the image tag and the `app.kubernetes.io/version` label. */
+  readonly version: string;
+  /** Image registry, e.g. `123456789012.dkr.ecr.eu-west-1.amazonaws.com`; empty or unset for images loaded into the cluster. */
+  readonly registry?: string;
+  /** Namespace instead of the environment's. */
+  readonly namespace?: string;
+  /** Commit of the release, the `castle.dev/git-sha` annotation of the pods. */
+  readonly gitSha?: string;
+}
+
+/** The pod template annotation naming the commit of the release. */
+export const GIT_SHA_ANNOTATION = 'castle.dev/git-sha';
+
+// semver.org's regular expression for a version (no leading "v").
+const semver =
+  /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
+// host[:port] with an optional path, as in `<registry>/castle/www`.
+const registry = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/;
+
+// The kinds in the order an apply must create them: the namespace, then what pods refer to,
+// then the workloads.
+const applyOrder = ['Namespace', 'ServiceAccount', 'ConfigMap', 'NetworkPolicy', 'Service', 'Deployment', 'PodDisruptionBudget'];
+
+function validateOptions(o: RenderOptions): string[] {
+  const problems: string[] = [];
+  if (!isEnvironmentName(o.env)) problems.push(`env: must be one of ${environmentNames.join(', ')}, got ${show(o.env)}`);
+  if (!semver.test(o.version)) problems.push(`version: must be a semantic version such as 1.2.3 (no leading v), got ${show(o.version)}`);
+  // A version becomes a label value and an image tag: both stop at 63 / 128 characters and forbid '+'.
+  else if (o.version.length > 63 || o.version.includes('+')) {
+    problems.push(`version: must fit a label value (at most 63 characters, no build metadata '+'), got ${show(o.version)}`);
+  }
+  if (o.registry && !registry.test(o.registry)) {
+    problems.push(`registry: must be a registry host with an optional port and path, without a scheme or a trailing '/', got ${show(o.registry)}`);
+  }
+  if (o.namespace !== undefined) problems.push(...checkDnsLabel('namespace', o.namespace));
+  if (o.gitSha !== undefined && !/^[0-9a-f]{7,40}$/.test(o.gitSha)) {
+    problems.push(`gitSha: must be 7 to 40 lower-case hexadecimal digits, got ${show(o.gitSha)}`);
+  }
+  return problems;
+}
+
+/**
+ * Renders Castle for one environment. Pure: no I/O.
+ * @returns the objects in apply order (Namespace first), as plain JSON objects
+ * @throws ManifestError listing every problem of the options and of the environment
+ */
+export function render(options: RenderOptions): KubernetesObject[] {
+  const problems = validateOptions(options);
+  const env = isEnvironmentName(options.env) ? environments[options.env] : undefined;
+  if (env) problems.push(...validateEnvironment(options.env, env));
+  throwIfProblems(problems);
+  if (!env) throw new Error('unreachable: an unknown environment is a problem above');
+
+  const image = (tier: string) => `${options.registry ? `${options.registry}/` : ''}castle/${tier}:${options.version}`;
+  const tier = (name: string, t: TierEnvironment): ChartTierProps => ({
+    image: image(name),
+    ...(t.autoscaling ? { autoscaling: t.autoscaling } : { replicas: t.replicas }),
+    resources: t.resources,
+    config: t.config,
+  });
+  const app = new App();
+  const chart = new CastleChart(app, options.env, {
+    namespace: options.namespace ?? env.namespace,
+    version: options.version,
+    namespaceLabels: env.region ? { 'castle.dev/region': env.region } : {},
+    loadBalancerAnnotations: env.loadBalancer === 'aws-nlb' ? awsNlbAnnotations : {},
+    monitoringNamespaceSelector: env.monitoringNamespaceSelector,
+    podAnnotations: options.gitSha ? { [GIT_SHA_ANNOTATION]: options.gitSha } : {},
+    www: tier('www', env.www),
+    backend: tier('backend', env.backend),
+  });
+  const objects = chart.toJson() as KubernetesObject[];
+  const rank = (o: KubernetesObject) => applyOrder.indexOf(o.kind);
+  return objects.map((o, i) => ({ o, i })).sort((a, b) => rank(a.o) - rank(b.o) || a.i - b.i).map(({ o }) => o);
+}
+
+/**
+ * www's Service as an internet-facing Network Load Balancer of the AWS Load Balancer
+ * Controller, sending traffic straight to pod IPs in every zone.
+ */
+export const awsNlbAnnotations: Readonly<Record<string, string>> = {
+  'service.beta.kubernetes.io/aws-load-balancer-type': 'external',
+  'service.beta.kubernetes.io/aws-load-balancer-scheme': 'internet-facing',
+  'service.beta.kubernetes.io/aws-load-balancer-nlb-target-type': 'ip',
+  'service.beta.kubernetes.io/aws-load-balancer-attributes': 'load_balancing.cross_zone.enabled=true',
+};

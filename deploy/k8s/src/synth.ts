@@ -1,0 +1,54 @@
+/**
+ * `npm run synth`: writes, at the repository's version (the root package.json),
+ * deploy/k8s/rendered/<env>.yaml for every environment (no registry: what kubectl, Argo CD
+ * or Flux read), the Helm chart deploy/helm/castle and the environments table of
+ * deploy/k8s/README.md. `-- --check` writes nothing and exits
+ * 1 when a file is stale.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { withEnvironmentsTable } from './environments-table.js';
+import { helmChartFiles } from './helm-chart.js';
+import { renderedFiles } from './rendered.js';
+
+const root = new URL('../../../', import.meta.url);
+const check = process.argv.includes('--check');
+const { version } = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as { version: string };
+const outputs: Record<string, Record<string, string>> = {
+  'deploy/k8s/rendered/': renderedFiles(version),
+  'deploy/helm/castle/': helmChartFiles(version),
+};
+let stale = 0;
+for (const [dir, files] of Object.entries(outputs)) {
+  for (const [name, text] of Object.entries(files)) {
+    const path = fileURLToPath(new URL(dir + name, root));
+    if (check) {
+      let current = '';
+      try {
+        current = readFileSync(path, 'utf8');
+      } catch {
+        // A missing file is stale too.
+      }
+      if (current !== text) {
+        stale += 1;
+        console.error(`✗ ${dir}${name} is stale: run npm run synth`);
+      }
+    } else {
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, text);
+      console.error(`✓ ${dir}${name}`);
+    }
+  }
+}
+const readmePath = fileURLToPath(new URL('deploy/k8s/README.md', root));
+const readme = readFileSync(readmePath, 'utf8');
+const updated = withEnvironmentsTable(readme);
+if (check && updated !== readme) {
+  stale += 1;
+  console.error('✗ deploy/k8s/README.md: the environments table is stale: run npm run synth');
+} else if (!check) {
+  writeFileSync(readmePath, updated);
+  console.error('✓ deploy/k8s/README.md (environments table)');
+}
+if (stale > 0) process.exitCode = 1;

@@ -1,3 +1,0 @@
-module castle.local/test/cluster/hermetic/selftest
-
-go 1.24.0
