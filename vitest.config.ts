@@ -20,7 +20,7 @@ export default defineConfig({
         ...shared,
         test: {
           name: 'unit',
-          include: ['packages/*/test/**/*.test.ts', 'apps/*/test/**/*.test.ts', 'test/unit/**/*.test.ts', 'test/docs/**/*.test.ts'],
+          include: ['packages/*/test/**/*.test.ts', 'apps/*/test/**/*.test.ts', 'cli/test/**/*.test.ts', 'test/unit/**/*.test.ts', 'test/docs/**/*.test.ts'],
           exclude: ['**/*.int.test.ts', '**/node_modules/**'],
           expect: { requireAssertions: true },
         },
