@@ -120,11 +120,9 @@ function detailsOf(error: unknown): unknown {
 
 function printError(error: unknown): void {
   const hint = error instanceof CastleError ? error.hint : undefined;
-  const cause = error instanceof DeployFailedError ? error.cause : undefined;
   process.stderr.write(`ERROR: ${messageOf(error)}\n`);
-  if (cause instanceof CastleError && cause.hint) process.stderr.write(`  ${cause.hint}\n`);
   if (hint) process.stderr.write(`  ${hint}\n`);
-  if (!(error instanceof CastleError) && !(error instanceof DeployFailedError) && error instanceof Error && error.stack) {
+  if (!(error instanceof CastleError) && error instanceof Error && error.stack) {
     process.stderr.write(`${error.stack}\n`);
   }
 }

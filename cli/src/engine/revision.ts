@@ -1,6 +1,6 @@
 import { applyAll } from '../apply/apply.js';
 import { prune } from '../apply/prune.js';
-import { messageOf } from '../errors.js';
+import { CastleError, EXIT_CODES, messageOf } from '../errors.js';
 import { type KubeObject, type ObjectRef, describeRef, refOf } from '../kube/objects.js';
 import { imagesOf, manifestDigest } from '../manifests.js';
 import { pruneCandidates } from '../release/inventory.js';
@@ -30,13 +30,19 @@ export interface RevisionOutcome {
 }
 
 /** A revision failed; its record is already marked failed. */
-export class RevisionFailedError extends Error {
-  override readonly name = 'RevisionFailedError';
+export class RevisionFailedError extends CastleError {
+  override readonly name: string = 'RevisionFailedError';
   constructor(
     readonly record: ReleaseRecord,
     override readonly cause: unknown,
   ) {
-    super(messageOf(cause));
+    // The cause decides the code and exit code: a conflict stays a conflict.
+    super(
+      cause instanceof CastleError ? cause.code : 'CASTLE_ERR_DEPLOY_FAILED',
+      messageOf(cause),
+      cause instanceof CastleError ? cause.exitCode : EXIT_CODES.failed,
+      cause instanceof CastleError ? cause.hint : undefined,
+    );
   }
 }
 
