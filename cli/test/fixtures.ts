@@ -1,4 +1,4 @@
-import type { KubeObject, ObjectRef } from '../src/kube/objects.js';
+import type { ObjectRef } from '../src/kube/objects.js';
 import type { ReleaseRecord, ReleaseStatus } from '../src/release/record.js';
 
 /** A ConfigMap reference. */
@@ -14,7 +14,7 @@ export function record(revision: number, status: ReleaseStatus, inventory: Objec
     manifestDigest: digest,
     images: [],
     inventory,
-    manifests: inventory.map((r) => ({ apiVersion: r.apiVersion, kind: r.kind, metadata: { name: r.name, namespace: r.namespace } }) as KubeObject),
+    manifests: inventory.map((r) => ({ apiVersion: r.apiVersion, kind: r.kind, metadata: { name: r.name, namespace: r.namespace } })),
     status,
     who: 'me@here',
     startedAt: '2026-01-01T00:00:00Z',

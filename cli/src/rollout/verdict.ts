@@ -23,12 +23,13 @@ export function parseRequestCounts(text: string): Counts {
   for (const line of text.split('\n')) {
     const m = /^http_requests_total(?:\{([^}]*)\})?\s+([0-9.eE+-]+|NaN|\+Inf)/.exec(line);
     if (!m) continue;
-    const labels = Object.fromEntries([...(m[1] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((x) => [x[1], x[2]]));
-    if (labels.route && NON_TRAFFIC.test(labels.route)) continue;
+    const labels = new Map([...(m[1] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((x): [string, string] => [x[1] ?? '', x[2] ?? '']));
+    const route = labels.get('route');
+    if (route && NON_TRAFFIC.test(route)) continue;
     const value = Number(m[2]);
     if (!Number.isFinite(value)) continue;
     total += value;
-    if (/^5\d\d$/.test(labels.status_code ?? '')) errors += value;
+    if (/^5\d\d$/.test(labels.get('status_code') ?? '')) errors += value;
   }
   return { total, errors };
 }

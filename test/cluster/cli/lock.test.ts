@@ -46,7 +46,7 @@ describe('the release lock on a real cluster', () => {
     const past = new Date(now.getTime() - 120_000);
     await kc.makeApiClient(CoordinationV1Api).createNamespacedLease({
       namespace,
-      body: { metadata: { name: 'castle-release-web' }, spec: { holderIdentity: 'alice@laptop pid 1', leaseDurationSeconds: 30, renewTime: past as never, acquireTime: past as never } },
+      body: { metadata: { name: 'castle-release-web' }, spec: { holderIdentity: 'alice@laptop pid 1', leaseDurationSeconds: 30, renewTime: past, acquireTime: past } },
     });
     const run = await castle(['deploy', ...at(namespace), '--version', '1.0.3', '--manifests', good, '--no-smoke']);
     expect(run.code, run.stderr).toBe(0);
@@ -57,7 +57,7 @@ describe('the release lock on a real cluster', () => {
     const now = new Date();
     await kc.makeApiClient(CoordinationV1Api).createNamespacedLease({
       namespace,
-      body: { metadata: { name: 'castle-release-web' }, spec: { holderIdentity: 'bob@ci pid 7', leaseDurationSeconds: 300, renewTime: now as never, acquireTime: now as never } },
+      body: { metadata: { name: 'castle-release-web' }, spec: { holderIdentity: 'bob@ci pid 7', leaseDurationSeconds: 300, renewTime: now, acquireTime: now } },
     });
     try {
       const run = await castle(['deploy', ...at(namespace), '--version', '1.0.4', '--manifests', good, '--no-smoke', '--output', 'json']);

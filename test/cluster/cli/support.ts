@@ -132,4 +132,4 @@ export async function exists(kc: KubeConfig, apiVersion: string, kind: string, n
 }
 
 /** Escape codes of any kind. */
-export const ANSI = /\u001b\[/;
+export const ANSI = new RegExp(`${String.fromCharCode(27)}\\[`);
