@@ -77,6 +77,14 @@ export function newRecord(ctx: ReleaseContext, revision: number, o: Pick<Revisio
 export async function runRevision(ctx: ReleaseContext, o: RevisionOptions): Promise<RevisionOutcome> {
   const { kube, store, reporter, namespace } = ctx;
   const records = await store.list();
+  // Under the lock, a pending revision belongs to a deploy that died without finishing.
+  for (const r of records.filter((x) => x.status === 'pending')) {
+    r.status = 'failed';
+    r.reason = 'abandoned: the deploy that started it stopped without finishing';
+    r.finishedAt = new Date().toISOString();
+    await store.update(r);
+    reporter.warn(`revision ${r.revision} was left pending by ${r.who}; marked failed`);
+  }
   const revision = (records[0]?.revision ?? 0) + 1;
   const record = newRecord(ctx, revision, o);
   const stepRecord = reporter.step(`Recording revision ${revision} (${o.version}${o.rollbackOf ? `, rollback to revision ${o.rollbackOf}` : ''})`);

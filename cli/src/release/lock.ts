@@ -56,7 +56,7 @@ export async function acquireLock(
   const existing = await kube.get<LeaseObject>(ref);
   try {
     if (!existing) {
-      lease = await kube.create<LeaseObject>({ ...ref, metadata: { name: ref.name, namespace, labels: { owner: 'castle', name: release } }, spec: spec() });
+      lease = await kube.create<LeaseObject>({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace, labels: { owner: 'castle', name: release } }, spec: spec() });
     } else {
       const expiry = leaseExpiry(existing);
       const other = existing.spec?.holderIdentity;

@@ -1,4 +1,4 @@
-import { CoordinationV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { CoordinationV1Api, CoreV1Api, type KubeConfig, V1MicroTime } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { createTestNamespace, deleteNamespace, dumpDiagnostics, loadKubeConfig } from '../lib/cluster.js';
 import { at, buildCli, castle, manifests, startCastle, waitForStderr } from './support.js';
@@ -43,7 +43,7 @@ describe('the release lock on a real cluster', () => {
 
   it('takes over an expired lock with a warning naming its holder', async () => {
     const now = new Date();
-    const past = new Date(now.getTime() - 120_000);
+    const past = new V1MicroTime(now.getTime() - 120_000);
     await kc.makeApiClient(CoordinationV1Api).createNamespacedLease({
       namespace,
       body: { metadata: { name: 'castle-release-web' }, spec: { holderIdentity: 'alice@laptop pid 1', leaseDurationSeconds: 30, renewTime: past, acquireTime: past } },
@@ -54,7 +54,7 @@ describe('the release lock on a real cluster', () => {
   });
 
   it('refuses while another holder’s lock is live', async () => {
-    const now = new Date();
+    const now = new V1MicroTime();
     await kc.makeApiClient(CoordinationV1Api).createNamespacedLease({
       namespace,
       body: { metadata: { name: 'castle-release-web' }, spec: { holderIdentity: 'bob@ci pid 7', leaseDurationSeconds: 300, renewTime: now, acquireTime: now } },
