@@ -18,6 +18,8 @@ import { DEFAULT_HISTORY_MAX } from './release/store.js';
 import { DEFAULT_CRASH_RESTARTS } from './rollout/diagnose.js';
 import { RolloutError } from './rollout/watch.js';
 import type { SmokeTarget } from './rollout/smoke.js';
+import type { VerdictOptions } from './rollout/canary.js';
+import { DEFAULT_VERDICT_POLICY } from './rollout/verdict.js';
 
 /** What the entry point can be given: the manifest source used when `--manifests` is absent. */
 export interface ProgramDeps {
@@ -87,6 +89,34 @@ function smokeOf(flags: { smoke?: boolean; smokeService: string; smokePort: stri
   return { service: flags.smokeService, port: /^\d+$/.test(flags.smokePort) ? Number(flags.smokePort) : flags.smokePort, path: flags.smokePath };
 }
 
+interface VerdictFlags {
+  verdictWindow: number;
+  verdictDeployment: string;
+  verdictPort: string;
+  verdictPath: string;
+  verdictMinRequests: number;
+  verdictTolerance: number;
+  verdictInconclusive: 'continue' | 'fail';
+}
+
+function ratioArg(value: string): number {
+  const n = Number(value);
+  if (!(n >= 0 && n <= 1)) throw new UsageError(`--verdict-tolerance must be a ratio between 0 and 1, not "${value}"`);
+  return n;
+}
+
+function verdictOf(f: VerdictFlags): VerdictOptions | undefined {
+  if (f.verdictWindow === 0) return undefined;
+  return {
+    deployment: f.verdictDeployment,
+    windowSeconds: f.verdictWindow,
+    port: /^\d+$/.test(f.verdictPort) ? Number(f.verdictPort) : f.verdictPort,
+    path: f.verdictPath,
+    policy: { minRequests: f.verdictMinRequests, tolerance: f.verdictTolerance },
+    onInconclusive: f.verdictInconclusive,
+  };
+}
+
 function sourceOf(rt: Runtime, manifests: string | undefined): ManifestSource {
   if (manifests) return yamlFileSource(manifests);
   if (rt.deps.defaultSource) return rt.deps.defaultSource;
@@ -144,9 +174,16 @@ export function createProgram(rt: Runtime): Command {
     .exitOverride();
 
   const deployCmd = rolloutFlags(sourceFlags(releaseFlags(program.command('deploy').description('deploy a new revision of the release'))))
-    .option('--no-rollback-on-failure', 'leave a failed revision in place instead of rolling back to the newest healthy one');
+    .option('--no-rollback-on-failure', 'leave a failed revision in place instead of rolling back to the newest healthy one')
+    .addOption(new Option('--verdict-window <seconds>', 'hold the rollout after the first new pod is ready and compare its 5xx ratio with the old pods over this window (0: off)').default(0).argParser(int('--verdict-window')))
+    .option('--verdict-deployment <name>', 'the Deployment judged', 'www')
+    .option('--verdict-port <port>', "the pods' metrics port (number or name), read through the API server's pod proxy", '9090')
+    .option('--verdict-path <path>', 'the metrics path', '/metrics')
+    .addOption(new Option('--verdict-min-requests <n>', 'fewer requests in either group: inconclusive').default(DEFAULT_VERDICT_POLICY.minRequests).argParser(int('--verdict-min-requests')))
+    .addOption(new Option('--verdict-tolerance <ratio>', 'how much higher the new 5xx ratio may be (absolute)').default(DEFAULT_VERDICT_POLICY.tolerance).argParser(ratioArg))
+    .addOption(new Option('--verdict-inconclusive <action>', 'what an inconclusive verdict does').choices(['continue', 'fail']).default('fail'));
   deployCmd.action(async (flags: GlobalFlags & Record<string, never> & { [k: string]: unknown }) => {
-    const f = flags as unknown as GlobalFlags & { version: string; env: string; registry?: string; gitSha?: string; manifests?: string; historyMax: number; forceConflicts: boolean; rollbackOnFailure: boolean; progressDeadline: number; crashRestarts: number; leaseSeconds: number; smoke?: boolean; smokeService: string; smokePort: string; smokePath: string };
+    const f = flags as unknown as GlobalFlags & { version: string; env: string; registry?: string; gitSha?: string; manifests?: string; historyMax: number; forceConflicts: boolean; rollbackOnFailure: boolean; progressDeadline: number; crashRestarts: number; leaseSeconds: number; smoke?: boolean; smokeService: string; smokePort: string; smokePath: string } & VerdictFlags;
     await emit(rt, 'deploy', f, () =>
       deploy({
         ...f,
@@ -155,6 +192,7 @@ export function createProgram(rt: Runtime): Command {
         source: sourceOf(rt, f.manifests),
         progressDeadlineSeconds: f.progressDeadline,
         smoke: smokeOf(f),
+        verdict: verdictOf(f),
       }), formatDeploy);
   });
 

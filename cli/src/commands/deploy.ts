@@ -4,6 +4,7 @@ import { type DeployResult, deployRelease } from '../engine/deploy.js';
 import type { ManifestSource } from '../manifests.js';
 import type { SmokeTarget } from '../rollout/smoke.js';
 import { serviceProxySmoke } from '../rollout/smoke.js';
+import type { VerdictOptions } from '../rollout/canary.js';
 import { type ReleaseOptions, contextFor } from './common.js';
 
 /** `castle deploy` options. */
@@ -22,6 +23,8 @@ export interface DeployOptions extends ReleaseOptions {
   readonly leaseSeconds: number;
   /** Undefined: no smoke check. */
   readonly smoke?: SmokeTarget;
+  /** Undefined: no verdict. */
+  readonly verdict?: VerdictOptions;
 }
 
 /** Deploy the source's manifests as a new revision. */
@@ -43,5 +46,6 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
     crashRestarts: options.crashRestarts,
     leaseSeconds: options.leaseSeconds,
     smoke: options.smoke && { check: serviceProxySmoke(options.smoke), service: options.smoke.service },
+    verdict: options.verdict,
   });
 }

@@ -7,6 +7,8 @@ import { pruneCandidates } from '../release/inventory.js';
 import { type ReleaseRecord, encodeRecord } from '../release/record.js';
 import type { SmokeCheck } from '../rollout/smoke.js';
 import { RolloutError, watchRollout } from '../rollout/watch.js';
+import { type VerdictOptions, heldDeployment, takeVerdict } from '../rollout/canary.js';
+import { applyVerdict } from './verdict.js';
 import { type ReleaseContext, checkInterrupted } from './context.js';
 
 /** How a revision is rolled out. */
@@ -20,6 +22,8 @@ export interface RevisionOptions {
   readonly crashRestarts?: number;
   readonly smoke?: { readonly check: SmokeCheck; readonly service: string };
   readonly historyMax: number;
+  /** Judge the new pods against the old ones before finishing the rollout. */
+  readonly verdict?: VerdictOptions;
 }
 
 /** What a finished revision did. */
@@ -93,10 +97,24 @@ export async function runRevision(ctx: ReleaseContext, o: RevisionOptions): Prom
   let step = stepRecord;
   try {
     checkInterrupted(ctx);
+    const held = o.verdict ? await holdFor(ctx, o.objects, o.verdict) : undefined;
     step = reporter.step(`Applying ${o.objects.length} objects`);
-    await applyAll(kube, namespace, o.objects, { force: o.forceConflicts, onApplied: (obj) => step.reason(`${describeRef(refOf(obj))} applied`) });
+    const applied = await applyAll(kube, namespace, held?.objects ?? o.objects, { force: o.forceConflicts, onApplied: (obj) => step.reason(`${describeRef(refOf(obj))} applied`) });
     step.ok();
     checkInterrupted(ctx);
+    if (held && o.verdict) {
+      const result = applied.find((x) => x.kind === 'Deployment' && x.metadata.name === o.verdict?.deployment);
+      step = reporter.step(`Verdict on Deployment/${o.verdict.deployment}: new pods against old`);
+      const verdictStep = step;
+      const outcome = await applyVerdict(record, held.template, result, o.verdict, () =>
+        takeVerdict(kube, namespace, o.verdict as VerdictOptions, { deadlineMs: o.deadlineMs, signal: ctx.signal, onProgress: (line) => verdictStep.reason(line) }),
+      );
+      await store.update(record);
+      step.ok(outcome);
+      // Release the hold: the same pod template, the manifests' own strategy.
+      await applyAll(kube, namespace, o.objects.filter((x) => x.kind === 'Deployment' && x.metadata.name === o.verdict?.deployment), { force: o.forceConflicts });
+      checkInterrupted(ctx);
+    }
 
     const candidates = pruneCandidates(records, record.inventory);
     step = reporter.step('Pruning objects no longer rendered');
@@ -148,6 +166,19 @@ export async function runRevision(ctx: ReleaseContext, o: RevisionOptions): Prom
     }
     throw new RevisionFailedError(record, error);
   }
+}
+
+/** The objects with the judged Deployment held, when it has old pods to compare with. */
+async function holdFor(ctx: ReleaseContext, objects: readonly KubeObject[], v: VerdictOptions): Promise<{ objects: KubeObject[]; template: unknown } | undefined> {
+  const live = await ctx.kube.get<KubeObject & { spec?: { template?: unknown }; status?: { availableReplicas?: number } }>({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: ctx.namespace, name: v.deployment });
+  if (!live || !live.status?.availableReplicas || !objects.some((x) => x.kind === 'Deployment' && x.metadata.name === v.deployment)) {
+    ctx.reporter.info(`verdict skipped: Deployment/${v.deployment} has no old pods to compare with`);
+    return undefined;
+  }
+  return {
+    objects: objects.map((x) => (x.kind === 'Deployment' && x.metadata.name === v.deployment ? heldDeployment(x, v.windowSeconds) : x)),
+    template: live.spec?.template,
+  };
 }
 
 /** A failure as `^` lines: each blocker with its event and log lines. */
