@@ -34,6 +34,12 @@ describe('field ownership on a real cluster', () => {
     expect(run.stderr).toMatch(/ConfigMap\/settings: fields owned by another manager: \.data\.name \(ops-team\)/);
     expect(run.stderr).toMatch(/--force-conflicts/);
 
+    // With rollback on, the rollback re-applies revision 1 and meets the same conflict: both errors, exit 7.
+    const both = await castle(['deploy', ...at(namespace), '--version', '1.0.1', '--manifests', file, '--no-smoke', '--output', 'json']);
+    expect(both.code, both.stderr).toBe(7);
+    expect(both.stderr).toMatch(/deploy failed: ConfigMap\/settings: fields owned by another manager: .*; rollback failed too: ConfigMap\/settings: fields owned by another manager/);
+    expect(JSON.parse(both.stdout)).toMatchObject({ ok: false, error: { code: 'CASTLE_ERR_ROLLBACK_FAILED', exitCode: 7 } });
+
     const forced = await castle(['deploy', ...at(namespace), '--version', '1.0.2', '--manifests', file, '--no-smoke', '--force-conflicts']);
     expect(forced.code, forced.stderr).toBe(0);
   });
