@@ -69,6 +69,7 @@ export interface HistoryEntry {
   readonly gitSha?: string;
   readonly images: readonly string[];
   readonly rollbackOf?: number;
+  readonly verdict?: ReleaseRecord['verdict'];
 }
 
 /** The release's revisions, newest first. */
@@ -84,5 +85,6 @@ export async function releaseHistory(ctx: ReleaseContext): Promise<HistoryEntry[
     gitSha: r.gitSha,
     images: r.images,
     rollbackOf: r.rollbackOf,
+    verdict: r.verdict,
   }));
 }

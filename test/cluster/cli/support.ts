@@ -72,12 +72,14 @@ export interface ManifestOptions {
   readonly backendReadyPath?: string;
   readonly configMaps?: readonly string[];
   readonly extra?: readonly object[];
+  readonly wwwReplicas?: number;
+  readonly wwwEnv?: Record<string, string>;
 }
 
 /** Both tiers (one replica each) and some ConfigMaps, as a YAML file. */
-export function manifests({ wwwImage, backendReadyPath, configMaps = [], extra = [] }: ManifestOptions = {}): string {
+export function manifests({ wwwImage, backendReadyPath, configMaps = [], extra = [], wwwReplicas = 1, wwwEnv = {} }: ManifestOptions = {}): string {
   const backend = tierManifests({ name: 'backend', replicas: 1, env: { BACKEND_ERROR_RATE: '0' } });
-  const www = tierManifests({ name: 'www', replicas: 1, env: { WWW_BACKEND_URL: 'http://backend', WWW_CAPACITY_RPS: '0' } });
+  const www = tierManifests({ name: 'www', replicas: wwwReplicas, env: { WWW_BACKEND_URL: 'http://backend', WWW_CAPACITY_RPS: '0', ...wwwEnv } });
   const wwwContainer = www.deployment.spec?.template.spec?.containers[0];
   if (wwwImage && wwwContainer) wwwContainer.image = wwwImage;
   const backendContainer = backend.deployment.spec?.template.spec?.containers[0];
