@@ -77,7 +77,8 @@ export async function deployRelease(ctx: ReleaseContext, request: DeployRequest)
       }
       ctx.reporter.warn(`rolling back to revision ${target.revision} (${target.version})`);
       try {
-        const rb = await runRevision(ctx, { ...request, objects: target.manifests, version: target.version, gitSha: target.gitSha, rollbackOf: target.revision });
+        // A rollback goes back to what was healthy: no verdict on the way back.
+        const rb = await runRevision(ctx, { ...request, verdict: undefined, objects: target.manifests, version: target.version, gitSha: target.gitSha, rollbackOf: target.revision });
         error.record.reason = `${messageOf(cause)}; rolled back to revision ${target.revision} by revision ${rb.record.revision}`;
         await ctx.store.update(error.record).catch(() => undefined);
         throw new DeployFailedError(error.record, cause, { revision: rb.record.revision, to: target.revision });

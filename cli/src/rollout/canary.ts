@@ -66,11 +66,13 @@ export async function takeVerdict(
   let pods: Pod[] = [];
   for (;;) {
     if (signal?.aborted) throw new CastleError('CASTLE_ERR_VERDICT', 'interrupted');
-    const d = await kube.get<KubeObject & { spec?: { selector?: { matchLabels?: Record<string, string> } } }>({ apiVersion: 'apps/v1', kind: 'Deployment', namespace, name: o.deployment });
+    const d = await kube.get<KubeObject & { spec?: { selector?: { matchLabels?: Record<string, string> } }; status?: { observedGeneration?: number } }>({ apiVersion: 'apps/v1', kind: 'Deployment', namespace, name: o.deployment });
+    // Until the controller has seen the new template, its "current" ReplicaSet is the old one.
+    const observed = (d?.status?.observedGeneration ?? 0) >= ((d?.metadata as { generation?: number } | undefined)?.generation ?? 0);
     const revision = d?.metadata.annotations?.['deployment.kubernetes.io/revision'];
     const selector = Object.entries(d?.spec?.selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
     const sets = await kube.list('apps/v1', 'ReplicaSet', namespace, { labelSelector: selector });
-    newHash = sets.find((rs) => revision && rs.metadata.annotations?.['deployment.kubernetes.io/revision'] === revision)?.metadata.labels?.['pod-template-hash'];
+    newHash = !observed ? undefined : sets.find((rs) => revision && rs.metadata.annotations?.['deployment.kubernetes.io/revision'] === revision)?.metadata.labels?.['pod-template-hash'];
     pods = await kube.list<Pod>('v1', 'Pod', namespace, { labelSelector: selector });
     const fresh = pods.filter((p) => newHash && p.metadata.labels?.['pod-template-hash'] === newHash);
     for (const p of fresh) {
