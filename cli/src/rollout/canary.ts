@@ -91,9 +91,12 @@ export async function takeVerdict(
   await sleep(o.windowSeconds * 1000, signal);
   if (signal?.aborted) throw new CastleError('CASTLE_ERR_VERDICT', 'interrupted');
   const samples: PodSample[] = [];
+  const unreadable: string[] = [];
   for (const p of live) {
     const end = await counts(kube, namespace, p.metadata.name, o);
     if (end) samples.push({ pod: p.metadata.name, hash: p.metadata.labels?.['pod-template-hash'] ?? '', start: start.get(p.metadata.name), end });
+    else unreadable.push(p.metadata.name);
   }
+  if (unreadable.length > 0) onProgress?.(`metrics unreadable on port ${o.port} at ${o.path} of ${unreadable.join(', ')}`);
   return judge(groupIncreases(samples, hash), o.policy);
 }

@@ -103,7 +103,11 @@ async function observe(kube: Kube, namespace: string, name: string): Promise<{ s
     oldReplicas: current ? oldReplicas : Math.max(oldReplicas, s.replicas ?? 0),
     deadlineExceeded: s.conditions?.some((c) => c.type === 'Progressing' && c.status === 'False' && c.reason === 'ProgressDeadlineExceeded'),
   };
-  return { state, hash: current?.metadata.labels?.['pod-template-hash'], deployment: d };
+  // Until the controller has observed the new generation, the revision annotation still names
+  // the previous ReplicaSet: judging its pods would blame the old template (after a rollback,
+  // the failed one) for the new rollout.
+  const observed = (s.observedGeneration ?? 0) >= (state.generation ?? 0);
+  return { state, hash: observed ? current?.metadata.labels?.['pod-template-hash'] : undefined, deployment: d };
 }
 
 /** The newest Warning event of an object, as `Reason: message`. */

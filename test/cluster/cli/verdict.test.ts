@@ -47,7 +47,7 @@ describe('the rollout verdict on a real cluster', () => {
     // Traffic through www's Service until the deploy ends; kube-proxy spreads it over the ready pods, new and old.
     const until = Date.now() + 150_000;
     while (deploy.child.exitCode === null && Date.now() < until) {
-      await request(`${www}/`, { headers: { connection: 'close' } }).then((r) => r.body.dump()).catch(() => undefined);
+      await request(`${www}/`, { headers: { connection: 'close' }, headersTimeout: 2_000, bodyTimeout: 2_000 }).then((r) => r.body.dump()).catch(() => undefined);
     }
     const run = await deploy.done;
     expect(run.code, run.stderr).toBe(0);
