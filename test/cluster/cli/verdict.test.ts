@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
 import { closeServiceUrls, createTestNamespace, deleteNamespace, dumpDiagnostics, loadKubeConfig, serviceUrl } from '../lib/cluster.js';
 import { at, buildCli, castle, manifests, oneJson, startCastle, waitForStderr } from './support.js';
 
-// Until the services move their metrics to the management port 9090, they serve /metrics on 8080.
-const verdictFlags = ['--verdict-window', '15', '--verdict-port', '8080', '--verdict-deployment', 'www'];
+// The services serve /metrics on their management port 9090 (CASTLE_TEST_METRICS_PORT=8080 for images from before that move).
+const verdictFlags = ['--verdict-window', '15', '--verdict-port', process.env.CASTLE_TEST_METRICS_PORT ?? '9090', '--verdict-deployment', 'www'];
 
 describe('the rollout verdict on a real cluster', () => {
   let kc: KubeConfig;
