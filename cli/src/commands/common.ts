@@ -1,0 +1,23 @@
+import { Kube } from '../kube/client.js';
+import { type KubeTarget, resolveKubeConfig } from '../kube/config.js';
+import { validateNamespace, validateReleaseName } from '../manifests.js';
+import type { Reporter } from '../output/reporter.js';
+import { type ReleaseContext, releaseContext } from '../engine/context.js';
+
+/** Options every release command takes. */
+export interface ReleaseOptions extends KubeTarget {
+  /** `--release`; default `castle`. */
+  readonly release: string;
+  /** `--namespace`; default `castle`. */
+  readonly namespace: string;
+  readonly reporter: Reporter;
+  readonly signal?: AbortSignal;
+}
+
+/** Validate the release and namespace names, resolve the kubeconfig, build the context. */
+export function contextFor(options: ReleaseOptions): ReleaseContext {
+  validateReleaseName(options.release);
+  validateNamespace(options.namespace);
+  const kube = new Kube(resolveKubeConfig(options));
+  return releaseContext(kube, options.release, options.namespace, options.reporter, options.signal);
+}

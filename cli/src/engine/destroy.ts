@@ -1,0 +1,73 @@
+import { messageOf } from '../errors.js';
+import { describeRef } from '../kube/objects.js';
+import { everyObject, ownedBy } from '../release/inventory.js';
+import { deleteLock } from '../release/lock.js';
+import type { ReleaseContext } from './context.js';
+import { checkReachable } from './preflight.js';
+
+/** `castle destroy`'s data. */
+export interface DestroyReport {
+  readonly deleted: readonly string[];
+  readonly skipped: readonly string[];
+  readonly records: number;
+  readonly failures: readonly string[];
+}
+
+/**
+ * Delete every object any revision of the release listed (only those still labelled as the
+ * release's), then the records and the lease. Idempotent and best-effort: keeps going after a
+ * failure and reports every failure at the end.
+ */
+export async function destroyRelease(ctx: ReleaseContext): Promise<DestroyReport> {
+  const { kube, reporter } = ctx;
+  await checkReachable(kube, reporter);
+  const nsExists = Boolean(await kube.get({ apiVersion: 'v1', kind: 'Namespace', name: ctx.namespace }));
+  if (!nsExists) return { deleted: [], skipped: [], records: 0, failures: [] };
+  const records = await ctx.store.list();
+  const deleted: string[] = [];
+  const skipped: string[] = [];
+  const failures: string[] = [];
+  const step = reporter.step(`Deleting the objects of release ${ctx.release}`);
+  const objects = everyObject(records);
+  const namespaces = objects.filter((r) => r.kind === 'Namespace');
+  for (const ref of objects.filter((r) => r.kind !== 'Namespace')) {
+    try {
+      const live = await kube.get(ref);
+      if (!live) continue;
+      if (!ownedBy(live, ctx.release)) {
+        skipped.push(describeRef(ref));
+        step.reason(`kept ${describeRef(ref)}: not labelled as owned by castle release ${ctx.release}`);
+        continue;
+      }
+      if (await kube.delete(ref)) deleted.push(describeRef(ref));
+    } catch (error) {
+      failures.push(`${describeRef(ref)}: ${messageOf(error)}`);
+    }
+  }
+  step.ok(`${deleted.length} deleted`);
+  const recordStep = reporter.step('Deleting release records and lock');
+  for (const r of records) {
+    try {
+      await ctx.store.remove(r.revision);
+    } catch (error) {
+      failures.push(`revision ${r.revision}: ${messageOf(error)}`);
+    }
+  }
+  try {
+    await deleteLock(kube, ctx.namespace, ctx.release);
+  } catch (error) {
+    failures.push(`lease: ${messageOf(error)}`);
+  }
+  recordStep.ok(`${records.length} records`);
+  // The namespace goes last: deleting it takes everything left in it.
+  for (const ref of namespaces) {
+    try {
+      const live = await kube.get(ref);
+      if (live && ownedBy(live, ctx.release) && (await kube.delete(ref))) deleted.push(describeRef(ref));
+      else if (live) skipped.push(describeRef(ref));
+    } catch (error) {
+      failures.push(`${describeRef(ref)}: ${messageOf(error)}`);
+    }
+  }
+  return { deleted, skipped, records: records.length, failures };
+}

@@ -1,0 +1,194 @@
+import { applyAll } from '../apply/apply.js';
+import { prune } from '../apply/prune.js';
+import { CastleError, EXIT_CODES, messageOf } from '../errors.js';
+import { type KubeObject, type ObjectRef, describeRef, refOf } from '../kube/objects.js';
+import { imagesOf, manifestDigest } from '../manifests.js';
+import { pruneCandidates } from '../release/inventory.js';
+import { type ReleaseRecord, encodeRecord } from '../release/record.js';
+import type { SmokeCheck } from '../rollout/smoke.js';
+import { RolloutError, watchRollout } from '../rollout/watch.js';
+import { type VerdictOptions, heldDeployment, takeVerdict } from '../rollout/canary.js';
+import { applyVerdict } from './verdict.js';
+import { type ReleaseContext, checkInterrupted } from './context.js';
+
+/** How a revision is rolled out. */
+export interface RevisionOptions {
+  readonly objects: readonly KubeObject[];
+  readonly version: string;
+  readonly gitSha?: string;
+  readonly rollbackOf?: number;
+  readonly forceConflicts: boolean;
+  readonly deadlineMs: number;
+  readonly crashRestarts?: number;
+  readonly smoke?: { readonly check: SmokeCheck; readonly service: string };
+  readonly historyMax: number;
+  /** Judge the new pods against the old ones before finishing the rollout. */
+  readonly verdict?: VerdictOptions;
+}
+
+/** What a finished revision did. */
+export interface RevisionOutcome {
+  readonly record: ReleaseRecord;
+  readonly pruned: ObjectRef[];
+  readonly smoke?: string;
+}
+
+/** A revision failed; its record is already marked failed. */
+export class RevisionFailedError extends CastleError {
+  override readonly name: string = 'RevisionFailedError';
+  constructor(
+    readonly record: ReleaseRecord,
+    override readonly cause: unknown,
+  ) {
+    // The cause decides the code and exit code: a conflict stays a conflict.
+    super(
+      cause instanceof CastleError ? cause.code : 'CASTLE_ERR_DEPLOY_FAILED',
+      messageOf(cause),
+      cause instanceof CastleError ? cause.exitCode : EXIT_CODES.failed,
+      cause instanceof CastleError ? cause.hint : undefined,
+    );
+  }
+}
+
+/** A new revision's record, checked for size before anything is written. */
+export function newRecord(ctx: ReleaseContext, revision: number, o: Pick<RevisionOptions, 'objects' | 'version' | 'gitSha' | 'rollbackOf'>): ReleaseRecord {
+  const record: ReleaseRecord = {
+    release: ctx.release,
+    namespace: ctx.namespace,
+    revision,
+    version: o.version,
+    gitSha: o.gitSha,
+    manifestDigest: manifestDigest(o.objects),
+    images: imagesOf(o.objects),
+    inventory: o.objects.map(refOf),
+    manifests: o.objects,
+    status: 'pending',
+    who: ctx.who,
+    startedAt: new Date().toISOString(),
+    rollbackOf: o.rollbackOf,
+  };
+  encodeRecord(record);
+  return record;
+}
+
+/**
+ * Roll out one revision under the release's lock: write its record (pending, with the
+ * inventory) before applying, apply every object, prune what the release no longer renders,
+ * follow the rollout, run the smoke check, then mark it succeeded (and the previous one
+ * superseded) and trim the history.
+ * @throws RevisionFailedError with the record marked failed.
+ */
+export async function runRevision(ctx: ReleaseContext, o: RevisionOptions): Promise<RevisionOutcome> {
+  const { kube, store, reporter, namespace } = ctx;
+  const records = await store.list();
+  // Under the lock, a pending revision belongs to a deploy that died without finishing.
+  for (const r of records.filter((x) => x.status === 'pending')) {
+    r.status = 'failed';
+    r.reason = 'abandoned: the deploy that started it stopped without finishing';
+    r.finishedAt = new Date().toISOString();
+    await store.update(r);
+    reporter.warn(`revision ${r.revision} was left pending by ${r.who}; marked failed`);
+  }
+  const revision = (records[0]?.revision ?? 0) + 1;
+  const record = newRecord(ctx, revision, o);
+  const stepRecord = reporter.step(`Recording revision ${revision} (${o.version}${o.rollbackOf ? `, rollback to revision ${o.rollbackOf}` : ''})`);
+  await store.create(record);
+  stepRecord.ok(`${record.inventory.length} objects`);
+  let step = stepRecord;
+  try {
+    checkInterrupted(ctx);
+    const held = o.verdict ? await holdFor(ctx, o.objects, o.verdict) : undefined;
+    step = reporter.step(`Applying ${o.objects.length} objects`);
+    const applied = await applyAll(kube, namespace, held?.objects ?? o.objects, { force: o.forceConflicts, onApplied: (obj) => step.reason(`${describeRef(refOf(obj))} applied`) });
+    step.ok();
+    checkInterrupted(ctx);
+    if (held && o.verdict) {
+      const result = applied.find((x) => x.kind === 'Deployment' && x.metadata.name === o.verdict?.deployment);
+      step = reporter.step(`Verdict on Deployment/${o.verdict.deployment}: new pods against old`);
+      const verdictStep = step;
+      const outcome = await applyVerdict(record, held.template, result, o.verdict, () =>
+        takeVerdict(kube, namespace, o.verdict as VerdictOptions, { deadlineMs: o.deadlineMs, signal: ctx.signal, onProgress: (line) => verdictStep.reason(line) }),
+      );
+      await store.update(record);
+      step.ok(outcome);
+      // Release the hold: the same pod template, the manifests' own strategy.
+      await applyAll(kube, namespace, o.objects.filter((x) => x.kind === 'Deployment' && x.metadata.name === o.verdict?.deployment), { force: o.forceConflicts });
+      checkInterrupted(ctx);
+    }
+
+    const candidates = pruneCandidates(records, record.inventory);
+    step = reporter.step('Pruning objects no longer rendered');
+    const pruned = await prune(kube, ctx.release, candidates, { nextCount: o.objects.length });
+    for (const s of pruned.skipped) step.reason(`kept ${describeRef(s.ref)}: ${s.why}`);
+    step.ok(pruned.deleted.length === 0 ? 'nothing to prune' : `deleted ${pruned.deleted.map(describeRef).join(', ')}`);
+    checkInterrupted(ctx);
+
+    const deployments = o.objects.filter((x) => x.kind === 'Deployment').map((x) => x.metadata.name);
+    step = reporter.step(`Waiting for ${deployments.length} Deployments (deadline ${Math.round(o.deadlineMs / 1000)} s)`);
+    const rolloutStep = step;
+    await watchRollout(kube, namespace, deployments, {
+      deadlineMs: o.deadlineMs,
+      crashRestarts: o.crashRestarts,
+      signal: ctx.signal,
+      onProgress: (name, line, waitingFor) => rolloutStep.reason(`Deployment/${name}: ${line}${waitingFor ? ` — waiting for ${waitingFor}` : ''}`),
+      onReady: (name) => rolloutStep.reason(`Deployment/${name}: ready`),
+    });
+    checkInterrupted(ctx);
+    step.ok();
+
+    let smoke: string | undefined;
+    if (o.smoke && o.objects.some((x) => x.kind === 'Service' && x.metadata.name === o.smoke?.service)) {
+      step = reporter.step('Smoke check');
+      smoke = await o.smoke.check(kube, namespace);
+      step.ok(smoke);
+    }
+
+    record.status = 'succeeded';
+    record.finishedAt = new Date().toISOString();
+    await store.update(record);
+    for (const r of records.filter((x) => x.status === 'succeeded')) {
+      r.status = 'superseded';
+      r.reason = `superseded by revision ${revision}`;
+      await store.update(r);
+    }
+    const trimmed = await store.trim(o.historyMax);
+    if (trimmed.length > 0) reporter.info(`history: removed revisions ${trimmed.join(', ')} (keeping ${o.historyMax})`);
+    return { record, pruned: pruned.deleted, smoke };
+  } catch (error) {
+    step.fail(describeFailure(error));
+    record.status = 'failed';
+    record.reason = messageOf(error);
+    record.finishedAt = new Date().toISOString();
+    try {
+      await store.update(record);
+    } catch (updateError) {
+      reporter.warn(`could not mark revision ${revision} failed: ${messageOf(updateError)}`);
+    }
+    throw new RevisionFailedError(record, error);
+  }
+}
+
+/** The objects with the judged Deployment held, when it has old pods to compare with. */
+async function holdFor(ctx: ReleaseContext, objects: readonly KubeObject[], v: VerdictOptions): Promise<{ objects: KubeObject[]; template: unknown } | undefined> {
+  const live = await ctx.kube.get<KubeObject & { spec?: { template?: unknown }; status?: { availableReplicas?: number } }>({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: ctx.namespace, name: v.deployment });
+  if (!live || !live.status?.availableReplicas || !objects.some((x) => x.kind === 'Deployment' && x.metadata.name === v.deployment)) {
+    ctx.reporter.info(`verdict skipped: Deployment/${v.deployment} has no old pods to compare with`);
+    return undefined;
+  }
+  return {
+    objects: objects.map((x) => (x.kind === 'Deployment' && x.metadata.name === v.deployment ? heldDeployment(x, v.windowSeconds) : x)),
+    template: live.spec?.template,
+  };
+}
+
+/** A failure as `^` lines: each blocker with its event and log lines. */
+export function describeFailure(error: unknown): string {
+  if (!(error instanceof RolloutError)) return messageOf(error);
+  const lines: string[] = [];
+  for (const b of error.blockers) {
+    lines.push(`Deployment/${b.deployment}${b.pod ? ` pod ${b.pod}` : ''}: ${b.reason}${b.message ? ` — ${b.message}` : ''}`);
+    if (b.event) lines.push(`  event: ${b.event}`);
+    if (b.logs) lines.push('  last log lines:', ...b.logs.split('\n').map((l) => `    ${l}`));
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,133 @@
+/**
+ * The CLI's exit codes, in one table. `main.ts` maps every error to one of these; the README
+ * repeats this table.
+ */
+export const EXIT_CODES = {
+  /** Success; for `diff`: no changes. */
+  ok: 0,
+  /** The deploy (or another command) failed; a rollback, if any, succeeded. */
+  failed: 1,
+  /** Bad input: flags, version, namespace, manifests. Nothing was changed. */
+  usage: 2,
+  /** `diff` only: there are changes. */
+  changes: 3,
+  /** The release is locked by another deploy. Nothing was changed. */
+  locked: 4,
+  /** The Kubernetes API server cannot be reached or refused the credentials. Nothing was changed. */
+  unreachable: 5,
+  /** A field-manager conflict stopped the deploy (see `--force-conflicts`). */
+  conflict: 6,
+  /** The deploy failed and the rollback that followed failed too: the release needs a person. */
+  rollbackFailed: 7,
+  /** Interrupted by SIGINT (128 + 2). The revision is marked failed and the lock released. */
+  sigint: 130,
+  /** Interrupted by SIGTERM (128 + 15). */
+  sigterm: 143,
+} as const;
+
+/** One of {@link EXIT_CODES}' values. */
+export type ExitCode = (typeof EXIT_CODES)[keyof typeof EXIT_CODES];
+
+/** Every error the CLI expects carries a stable code, an exit code and a hint saying what to do next. */
+export class CastleError extends Error {
+  override readonly name: string = 'CastleError';
+  constructor(
+    /** Stable identifier, e.g. `CASTLE_ERR_LOCKED`. */
+    readonly code: string,
+    message: string,
+    readonly exitCode: ExitCode = EXIT_CODES.failed,
+    /** What the user can do next. */
+    readonly hint?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Bad input: nothing was changed. */
+export class UsageError extends CastleError {
+  override readonly name = 'UsageError';
+  constructor(message: string, hint?: string) {
+    super('CASTLE_ERR_USAGE', message, EXIT_CODES.usage, hint);
+  }
+}
+
+/** The API server cannot be reached. */
+export class UnreachableError extends CastleError {
+  override readonly name = 'UnreachableError';
+  constructor(message: string, hint?: string) {
+    super('CASTLE_ERR_UNREACHABLE', message, EXIT_CODES.unreachable, hint);
+  }
+}
+
+/** Another deploy holds the release's lease. */
+export class LockedError extends CastleError {
+  override readonly name = 'LockedError';
+  constructor(
+    readonly holder: string,
+    readonly expiresAt: Date,
+    release: string,
+  ) {
+    super(
+      'CASTLE_ERR_LOCKED',
+      `release ${release} is locked by ${holder} until ${expiresAt.toISOString()}`,
+      EXIT_CODES.locked,
+      'wait for that deploy to finish, or for the lock to expire if it was killed',
+    );
+  }
+}
+
+/** One field owned by another field manager. */
+export interface FieldConflict {
+  readonly manager: string;
+  readonly field: string;
+}
+
+/** Server-side apply found fields owned by another manager. */
+export class ConflictError extends CastleError {
+  override readonly name = 'ConflictError';
+  constructor(
+    readonly object: string,
+    readonly conflicts: readonly FieldConflict[],
+  ) {
+    super(
+      'CASTLE_ERR_CONFLICT',
+      `${object}: fields owned by another manager: ${conflicts.map((c) => `${c.field} (${c.manager})`).join(', ')}`,
+      EXIT_CODES.conflict,
+      'make the other manager let go of those fields, or take them with --force-conflicts',
+    );
+  }
+}
+
+/** A deploy failed and so did its rollback. */
+export class RollbackFailedError extends CastleError {
+  override readonly name = 'RollbackFailedError';
+  constructor(
+    readonly deployError: Error,
+    readonly rollbackError: Error,
+  ) {
+    super(
+      'CASTLE_ERR_ROLLBACK_FAILED',
+      `deploy failed: ${deployError.message}; rollback failed too: ${rollbackError.message}`,
+      EXIT_CODES.rollbackFailed,
+      'inspect with "castle status" and "castle history", then deploy a known-good version',
+    );
+  }
+}
+
+/** SIGINT or SIGTERM arrived during a deploy. */
+export class InterruptedError extends CastleError {
+  override readonly name = 'InterruptedError';
+  constructor(readonly signal: 'SIGINT' | 'SIGTERM') {
+    super(
+      'CASTLE_ERR_INTERRUPTED',
+      `interrupted by ${signal}`,
+      signal === 'SIGINT' ? EXIT_CODES.sigint : EXIT_CODES.sigterm,
+      'the revision is marked failed and the lock released; deploy again when ready',
+    );
+  }
+}
+
+/** The message of anything thrown. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

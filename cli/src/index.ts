@@ -1,0 +1,15 @@
+/**
+ * @castle/cli as a library: the commands (async functions returning data), the manifest
+ * seam, the exit codes and the program entry.
+ */
+export { deploy, type DeployOptions } from './commands/deploy.js';
+export { rollback, type RollbackOptions } from './commands/rollback.js';
+export { status } from './commands/status.js';
+export { history } from './commands/history.js';
+export { diff, type DiffOptions } from './commands/diff.js';
+export { destroy, type DestroyOptions } from './commands/destroy.js';
+export { EXIT_CODES, type ExitCode, CastleError } from './errors.js';
+export type { ManifestSource, RenderRequest } from './manifests.js';
+export { yamlFileSource } from './manifests.js';
+export type { KubeObject } from './kube/objects.js';
+export { run, type ProgramDeps } from './program.js';

@@ -1,0 +1,177 @@
+import type { KubeConfig } from '@kubernetes/client-node';
+import { ConflictError } from '../errors.js';
+import { KubeApiError, KubeHttp, isNotFound } from './http.js';
+import { type KubeObject, type ObjectRef, describeRef, refOf } from './objects.js';
+
+/** Castle's server-side apply field manager. */
+export const FIELD_MANAGER = 'castle';
+
+interface ApiResource {
+  readonly name: string;
+  readonly kind: string;
+  readonly namespaced: boolean;
+}
+
+/** A list answer. */
+export interface KubeList<T = KubeObject> {
+  readonly items: T[];
+}
+
+/** Options of {@link Kube.apply}. */
+export interface ApplyOptions {
+  /** Take fields owned by other managers. */
+  readonly force?: boolean;
+  /** Ask the server what it would do; writes nothing. */
+  readonly dryRun?: boolean;
+}
+
+/**
+ * The Kubernetes API as the CLI needs it: discovery, server-side apply, get, list, delete,
+ * create/replace (records and leases), proxies and logs. Commands never call this directly;
+ * the release, apply and rollout modules do.
+ */
+export class Kube {
+  readonly http: KubeHttp;
+  private readonly resources = new Map<string, Promise<ApiResource[]>>();
+
+  constructor(readonly config: KubeConfig) {
+    this.http = new KubeHttp(config);
+  }
+
+  /** The current context's name. */
+  get context(): string {
+    return this.config.getCurrentContext();
+  }
+
+  /** Make sure the API server answers (and the credentials work): one GET of /version. */
+  async ping(): Promise<string> {
+    const { body } = await this.http.request({ method: 'GET', path: '/version' });
+    return (body as { gitVersion?: string }).gitVersion ?? 'unknown';
+  }
+
+  /** The URL path of a collection (`name` undefined) or of one object. */
+  async path(ref: Omit<ObjectRef, 'name'> & { name?: string }): Promise<string> {
+    const resource = await this.resource(ref.apiVersion, ref.kind);
+    const base = ref.apiVersion.includes('/') ? `/apis/${ref.apiVersion}` : `/api/${ref.apiVersion}`;
+    const ns = resource.namespaced && ref.namespace ? `/namespaces/${ref.namespace}` : '';
+    return `${base}${ns}/${resource.name}${ref.name ? `/${encodeURIComponent(ref.name)}` : ''}`;
+  }
+
+  /** Whether a kind is namespaced. */
+  async namespaced(apiVersion: string, kind: string): Promise<boolean> {
+    return (await this.resource(apiVersion, kind)).namespaced;
+  }
+
+  /**
+   * Server-side apply of one object with field manager `castle`.
+   * @throws ConflictError naming the other managers and the fields, unless `force`.
+   */
+  async apply(object: KubeObject, options: ApplyOptions = {}): Promise<KubeObject> {
+    try {
+      const { body } = await this.http.request({
+        method: 'PATCH',
+        path: await this.path(refOf(object)),
+        query: { fieldManager: FIELD_MANAGER, force: options.force ? true : undefined, dryRun: options.dryRun ? 'All' : undefined },
+        contentType: 'application/apply-patch+yaml',
+        body: object,
+      });
+      return body as KubeObject;
+    } catch (error) {
+      if (error instanceof KubeApiError && error.status === 409) {
+        throw new ConflictError(
+          describeRef(refOf(object)),
+          error.causes.map((c) => ({ manager: managerOf(c.message ?? ''), field: c.field ?? '?' })),
+        );
+      }
+      throw error;
+    }
+  }
+
+  /** One object, or undefined when it does not exist. */
+  async get<T = KubeObject>(ref: ObjectRef): Promise<T | undefined> {
+    try {
+      return (await this.http.request({ method: 'GET', path: await this.path(ref) })).body as T;
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /** Objects of a kind in a namespace, optionally by label or field selector. */
+  async list<T = KubeObject>(
+    apiVersion: string,
+    kind: string,
+    namespace: string,
+    selectors: { labelSelector?: string; fieldSelector?: string } = {},
+  ): Promise<T[]> {
+    const { body } = await this.http.request({ method: 'GET', path: await this.path({ apiVersion, kind, namespace }), query: selectors });
+    return (body as KubeList<T>).items;
+  }
+
+  /** Create an object. @throws KubeApiError 409 when it exists. */
+  async create<T = KubeObject>(object: KubeObject): Promise<T> {
+    const path = await this.path({ apiVersion: object.apiVersion, kind: object.kind, namespace: object.metadata.namespace });
+    return (await this.http.request({ method: 'POST', path, body: object, query: { fieldManager: FIELD_MANAGER } })).body as T;
+  }
+
+  /** Replace an object; `metadata.resourceVersion` makes it a compare-and-swap. */
+  async replace<T = KubeObject>(object: KubeObject): Promise<T> {
+    const path = await this.path(refOf(object));
+    return (await this.http.request({ method: 'PUT', path, body: object, query: { fieldManager: FIELD_MANAGER } })).body as T;
+  }
+
+  /** Delete an object (foreground for its dependents). @returns false when it was already gone. */
+  async delete(ref: ObjectRef, preconditions?: { resourceVersion?: string; uid?: string }): Promise<boolean> {
+    try {
+      await this.http.request({
+        method: 'DELETE',
+        path: await this.path(ref),
+        body: { apiVersion: 'v1', kind: 'DeleteOptions', propagationPolicy: 'Background', ...(preconditions ? { preconditions } : {}) },
+      });
+      return true;
+    } catch (error) {
+      if (isNotFound(error)) return false;
+      throw error;
+    }
+  }
+
+  /** GET through the API server's proxy (service or pod), any status. */
+  async proxyGet(path: string): Promise<{ status: number; body: string }> {
+    const { status, body } = await this.http.request({ method: 'GET', path, text: true, anyStatus: true });
+    return { status, body: String(body) };
+  }
+
+  /** The last lines of a container's log (previous instance when it crashed). */
+  async logs(namespace: string, pod: string, container: string, tailLines: number, previous: boolean): Promise<string> {
+    const { body } = await this.http.request({
+      method: 'GET',
+      path: `/api/v1/namespaces/${namespace}/pods/${pod}/log`,
+      query: { container, tailLines, previous },
+      text: true,
+    });
+    return String(body);
+  }
+
+  private async resource(apiVersion: string, kind: string): Promise<ApiResource> {
+    let list = this.resources.get(apiVersion);
+    if (!list) {
+      const path = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+      list = this.http
+        .request({ method: 'GET', path })
+        .then(({ body }) => ((body as { resources?: ApiResource[] }).resources ?? []).filter((r) => !r.name.includes('/')));
+      list.catch(() => this.resources.delete(apiVersion));
+      this.resources.set(apiVersion, list);
+    }
+    const found = (await list.catch((error: unknown) => {
+      if (isNotFound(error)) return [];
+      throw error;
+    })).find((r) => r.kind === kind);
+    if (!found) throw new KubeApiError(404, 'NotFound', `the cluster does not serve ${kind} in ${apiVersion}`);
+    return found;
+  }
+}
+
+/** The manager named in a conflict cause: `conflict with "kubectl-edit" using apps/v1`. */
+export function managerOf(message: string): string {
+  return /conflict with "([^"]+)"/.exec(message)?.[1] ?? message;
+}

@@ -1,0 +1,51 @@
+import type { DiffReport } from '../engine/diff.js';
+import type { DestroyReport } from '../engine/destroy.js';
+import type { DeployResult } from '../engine/deploy.js';
+import type { HistoryEntry, ReleaseStatusReport } from '../engine/inspect.js';
+import type { RollbackResult } from '../engine/rollback.js';
+
+/** Pad columns of a table. */
+export function table(rows: readonly (readonly string[])[]): string {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ')).join('\n') + '\n';
+}
+
+/** `castle deploy`'s result. */
+export function formatDeploy(r: DeployResult): string {
+  return `release ${r.release} revision ${r.revision} (${r.version}) ${r.status} in namespace ${r.namespace}${r.pruned.length ? `; pruned ${r.pruned.join(', ')}` : ''}\n`;
+}
+
+/** `castle rollback`'s result. */
+export function formatRollback(r: RollbackResult): string {
+  const skipped = r.skipped.length ? `; skipped ${r.skipped.map((s) => `${s.revision} (${s.status})`).join(', ')}` : '';
+  return `release ${r.release} rolled back to revision ${r.to} (${r.version}) as revision ${r.revision}${skipped}\n`;
+}
+
+/** `castle status`'s result. */
+export function formatStatus(r: ReleaseStatusReport): string {
+  const head = r.current
+    ? `release ${r.release} in ${r.namespace}: revision ${r.current.revision} (${r.current.version}) ${r.current.status}`
+    : `release ${r.release} in ${r.namespace}: no healthy revision`;
+  const latest = r.latest && r.latest.revision !== r.current?.revision ? `\nlatest revision ${r.latest.revision} (${r.latest.version}) ${r.latest.status}${r.latest.reason ? `: ${r.latest.reason}` : ''}` : '';
+  const rows = [['DEPLOYMENT', 'DESIRED', 'UPDATED', 'READY', 'AVAILABLE', 'IMAGES'], ...r.deployments.map((d) => [d.name, String(d.desired), String(d.updated), String(d.ready), String(d.available), d.exists ? d.images.join(',') : '(missing)'])];
+  return `${head}${latest}\n${table(rows)}`;
+}
+
+/** `castle history`'s result. */
+export function formatHistory(r: { revisions: readonly HistoryEntry[] }): string {
+  if (r.revisions.length === 0) return 'no revisions\n';
+  return table([['REVISION', 'VERSION', 'STATUS', 'WHEN', 'WHO', 'REASON'], ...r.revisions.map((e) => [String(e.revision), e.version, e.status, e.startedAt, e.who, e.reason ?? (e.rollbackOf ? `rollback to revision ${e.rollbackOf}` : '')])]);
+}
+
+/** `castle diff`'s result. */
+export function formatDiff(r: DiffReport): string {
+  if (r.changes.length === 0) return `no changes (${r.unchanged} objects unchanged)\n`;
+  const sign = { create: '+', update: '~', prune: '-' } as const;
+  return r.changes.map((c) => `${sign[c.action]} ${c.object} (${c.action})${c.fields.length ? `\n    ${c.fields.join('\n    ')}` : ''}`).join('\n') + `\n${r.changes.length} changes, ${r.unchanged} unchanged\n`;
+}
+
+/** `castle destroy`'s result. */
+export function formatDestroy(r: DestroyReport): string {
+  return `deleted ${r.deleted.length} objects${r.deleted.length ? ` (${r.deleted.join(', ')})` : ''} and ${r.records} records${r.skipped.length ? `; kept ${r.skipped.join(', ')} (not owned by the release)` : ''}\n`;
+}
