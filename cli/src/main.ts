@@ -6,6 +6,7 @@
  */
 import { EXIT_CODES } from './errors.js';
 import { run } from './program.js';
+import { renderSource } from './render-source.js';
 
 const controller = new AbortController();
 const onSignal = (signal: 'SIGINT' | 'SIGTERM'): void => {
@@ -17,4 +18,4 @@ const onSignal = (signal: 'SIGINT' | 'SIGTERM'): void => {
 process.on('SIGINT', () => onSignal('SIGINT'));
 process.on('SIGTERM', () => onSignal('SIGTERM'));
 
-process.exit(await run(process.argv.slice(2), { signal: controller.signal }));
+process.exit(await run(process.argv.slice(2), { signal: controller.signal, deps: { defaultSource: renderSource } }));

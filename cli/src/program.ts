@@ -1,4 +1,6 @@
 import { createInterface } from 'node:readline/promises';
+import { environmentNames } from '@castle/k8s';
+import { valid as semverValid } from 'semver';
 import { Command, Option } from 'commander';
 import { deploy } from './commands/deploy.js';
 import { destroy } from './commands/destroy.js';
@@ -9,6 +11,7 @@ import { status } from './commands/status.js';
 import { version } from './commands/version.js';
 import { DeployFailedError } from './engine/deploy.js';
 import { CastleError, EXIT_CODES, UsageError, messageOf } from './errors.js';
+import { buildLocalImages } from './local-images.js';
 import { type ManifestSource, yamlFileSource } from './manifests.js';
 import { formatDeploy, formatDestroy, formatDiff, formatHistory, formatRollback, formatStatus } from './output/format.js';
 import { jsonDocument } from './output/json.js';
@@ -67,7 +70,7 @@ function rolloutFlags(cmd: Command): Command {
 function sourceFlags(cmd: Command): Command {
   return cmd
     .requiredOption('--version <semver>', 'version of the release (e.g. 1.4.2)')
-    .addOption(new Option('--env <name>', 'environment to render').env('CASTLE_ENV').default('dev'))
+    .addOption(new Option('--env <name>', `environment to render: ${environmentNames.join(', ')}`).env('CASTLE_ENV').default('local'))
     .option('--registry <host/path>', 'image registry to render into the manifests')
     .addOption(new Option('--git-sha <sha>', 'commit being deployed (recorded)').env('CASTLE_GIT_SHA'))
     .option('--manifests <file>', 'deploy these objects (multi-document YAML) instead of rendering them');
@@ -174,6 +177,7 @@ export function createProgram(rt: Runtime): Command {
     .exitOverride();
 
   const deployCmd = rolloutFlags(sourceFlags(releaseFlags(program.command('deploy').description('deploy a new revision of the release'))))
+    .option('--build', 'with --env local: build the version\'s images and load them into the hermetic cluster first', false)
     .option('--no-rollback-on-failure', 'leave a failed revision in place instead of rolling back to the newest healthy one')
     .addOption(new Option('--verdict-window <seconds>', 'hold the rollout after the first new pod is ready and compare its 5xx ratio with the old pods over this window (0: off)').default(0).argParser(int('--verdict-window')))
     .option('--verdict-deployment <name>', 'the Deployment judged', 'www')
@@ -183,9 +187,10 @@ export function createProgram(rt: Runtime): Command {
     .addOption(new Option('--verdict-tolerance <ratio>', 'how much higher the new 5xx ratio may be (absolute)').default(DEFAULT_VERDICT_POLICY.tolerance).argParser(ratioArg))
     .addOption(new Option('--verdict-inconclusive <action>', 'what an inconclusive verdict does').choices(['continue', 'fail']).default('fail'));
   deployCmd.action(async (flags: GlobalFlags & Record<string, never> & { [k: string]: unknown }) => {
-    const f = flags as unknown as GlobalFlags & { version: string; env: string; registry?: string; gitSha?: string; manifests?: string; historyMax: number; forceConflicts: boolean; rollbackOnFailure: boolean; progressDeadline: number; crashRestarts: number; leaseSeconds: number; smoke?: boolean; smokeService: string; smokePort: string; smokePath: string } & VerdictFlags;
-    await emit(rt, 'deploy', f, () =>
-      deploy({
+    const f = flags as unknown as GlobalFlags & { version: string; env: string; registry?: string; gitSha?: string; manifests?: string; historyMax: number; forceConflicts: boolean; rollbackOnFailure: boolean; progressDeadline: number; crashRestarts: number; leaseSeconds: number; smoke?: boolean; smokeService: string; smokePort: string; smokePath: string; build: boolean } & VerdictFlags;
+    await emit(rt, 'deploy', f, async () => {
+      if (f.build) await buildLocalImages(f.env, semverValid(f.version) ?? f.version, reporterFor(f));
+      return deploy({
         ...f,
         reporter: reporterFor(f),
         signal: rt.signal,
@@ -193,7 +198,8 @@ export function createProgram(rt: Runtime): Command {
         progressDeadlineSeconds: f.progressDeadline,
         smoke: smokeOf(f),
         verdict: verdictOf(f),
-      }), formatDeploy);
+      });
+    }, formatDeploy);
   });
 
   rolloutFlags(releaseFlags(program.command('rollback').description('roll back to an earlier healthy revision (default: the newest one other than the current, skipping failed ones)')))

@@ -38,6 +38,12 @@ describe('states that will not recover', () => {
     });
   });
 
+  it('a CreateContainerConfigError while the kubelet syncs its ConfigMap cache is not fatal; a missing ConfigMap is', () => {
+    const waiting = (waitingMessage: string) => c({ waitingReason: 'CreateContainerConfigError', waitingMessage });
+    expect(fatalState([waiting('failed to sync configmap cache: timed out waiting for the condition')])).toBeUndefined();
+    expect(fatalState([waiting('configmap "www-config" not found')])).toMatchObject({ reason: 'CreateContainerConfigError' });
+  });
+
   it('ContainerCreating and a running container are not fatal', () => {
     expect(fatalState([c({ waitingReason: 'ContainerCreating' }), c({})])).toBeUndefined();
   });

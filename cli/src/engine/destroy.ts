@@ -1,5 +1,5 @@
 import { messageOf } from '../errors.js';
-import { describeRef } from '../kube/objects.js';
+import { type ObjectRef, describeRef } from '../kube/objects.js';
 import { everyObject, ownedBy } from '../release/inventory.js';
 import { deleteLock } from '../release/lock.js';
 import type { ReleaseContext } from './context.js';
@@ -59,15 +59,35 @@ export async function destroyRelease(ctx: ReleaseContext): Promise<DestroyReport
     failures.push(`lease: ${messageOf(error)}`);
   }
   recordStep.ok(`${records.length} records`);
-  // The namespace goes last: deleting it takes everything left in it.
+  // The namespace goes last: deleting it takes everything left in it. Its deletion is
+  // awaited, so that once destroy returns nothing is left and a new deploy can create it.
   for (const ref of namespaces) {
     try {
       const live = await kube.get(ref);
-      if (live && ownedBy(live, ctx.release) && (await kube.delete(ref))) deleted.push(describeRef(ref));
-      else if (live) skipped.push(describeRef(ref));
+      if (live && ownedBy(live, ctx.release) && (await kube.delete(ref))) {
+        deleted.push(describeRef(ref));
+        const gone = reporter.step(`Waiting for ${describeRef(ref)} to be deleted`);
+        if (await waitUntilGone(kube, ref, NAMESPACE_DELETE_TIMEOUT_MS)) gone.ok();
+        else {
+          gone.fail(`still terminating after ${NAMESPACE_DELETE_TIMEOUT_MS / 1000} s`);
+          failures.push(`${describeRef(ref)}: still terminating after ${NAMESPACE_DELETE_TIMEOUT_MS / 1000} s (kubectl get namespace ${ref.name} -o yaml shows what holds it)`);
+        }
+      } else if (live) skipped.push(describeRef(ref));
     } catch (error) {
       failures.push(`${describeRef(ref)}: ${messageOf(error)}`);
     }
   }
   return { deleted, skipped, records: records.length, failures };
+}
+
+/** How long destroy waits for a deleted namespace to finish terminating. */
+const NAMESPACE_DELETE_TIMEOUT_MS = 120_000;
+
+async function waitUntilGone(kube: ReleaseContext['kube'], ref: ObjectRef, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!(await kube.get(ref))) return true;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  return false;
 }

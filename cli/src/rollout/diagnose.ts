@@ -20,6 +20,13 @@ export interface FatalState {
 /** Waiting reasons that never resolve on their own. */
 export const FATAL_WAITING_REASONS: readonly string[] = ['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'CreateContainerConfigError', 'ErrImageNeverPull'];
 
+/**
+ * A CreateContainerConfigError the kubelet raises while its cache of the pod's ConfigMaps and
+ * Secrets is still syncing (a pod created right after its ConfigMap, or a kubelet that just
+ * restarted): it clears by itself, unlike a missing object or key.
+ */
+const TRANSIENT_CONFIG_ERROR = /failed to sync \w+ cache/i;
+
 /** Default restarts before a crash loop counts as fatal. */
 export const DEFAULT_CRASH_RESTARTS = 3;
 
@@ -29,7 +36,8 @@ export const DEFAULT_CRASH_RESTARTS = 3;
  */
 export function fatalState(containers: readonly ContainerState[], crashRestarts = DEFAULT_CRASH_RESTARTS): FatalState | undefined {
   for (const c of containers) {
-    if (c.waitingReason && FATAL_WAITING_REASONS.includes(c.waitingReason)) {
+    const transient = c.waitingReason === 'CreateContainerConfigError' && TRANSIENT_CONFIG_ERROR.test(c.waitingMessage ?? '');
+    if (c.waitingReason && FATAL_WAITING_REASONS.includes(c.waitingReason) && !transient) {
       return { container: c.name, reason: c.waitingReason, message: c.waitingMessage, crashed: false };
     }
     if (c.waitingReason === 'CrashLoopBackOff' && c.restartCount >= crashRestarts) {
