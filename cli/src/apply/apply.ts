@@ -37,14 +37,34 @@ export interface ApplyAllOptions {
   readonly onApplied?: (object: KubeObject, result: KubeObject) => void;
 }
 
-/** Server-side apply of every object in order. Stops at the first error (a conflict included). */
+/** Kinds that run pods, or guard them: applied after everything they may refer to. */
+const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'PodDisruptionBudget', 'HorizontalPodAutoscaler', 'ScaledObject']);
+
+/**
+ * The waves objects are applied in, each wave in parallel: namespaces, then what pods refer
+ * to (service accounts, config, policies, services), then the workloads — so no pod starts
+ * before its ConfigMap exists.
+ */
+export function applyWaves(objects: readonly KubeObject[]): KubeObject[][] {
+  const rank = (o: KubeObject) => (o.kind === 'Namespace' ? 0 : WORKLOAD_KINDS.has(o.kind) ? 2 : 1);
+  return [0, 1, 2].map((r) => objects.filter((o) => rank(o) === r)).filter((wave) => wave.length > 0);
+}
+
+/**
+ * Server-side apply of every object, wave by wave ({@link applyWaves}). Stops after the wave
+ * with an error (a conflict included) and throws the error of the first object, in order.
+ */
 export async function applyAll(kube: Kube, namespace: string, objects: readonly KubeObject[], options: ApplyAllOptions = {}): Promise<KubeObject[]> {
   const autoscaled = await autoscaledDeployments(kube, namespace, objects);
-  const results: KubeObject[] = [];
-  for (const object of objects) {
-    const result = await kube.apply(withoutOwnedReplicas(object, autoscaled), options);
-    options.onApplied?.(object, result);
-    results.push(result);
+  const results = new Map<KubeObject, KubeObject>();
+  for (const wave of applyWaves(objects)) {
+    const settled = await Promise.allSettled(wave.map((object) => kube.apply(withoutOwnedReplicas(object, autoscaled), options)));
+    for (const [i, outcome] of settled.entries()) {
+      const object = wave[i] as KubeObject;
+      if (outcome.status === 'rejected') throw outcome.reason;
+      options.onApplied?.(object, outcome.value);
+      results.set(object, outcome.value);
+    }
   }
-  return results;
+  return objects.map((o) => results.get(o) as KubeObject);
 }

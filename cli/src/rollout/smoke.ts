@@ -17,9 +17,9 @@ export const DEFAULT_SMOKE: SmokeTarget = { service: 'www', port: 80, path: '/' 
 
 /**
  * A GET of a Service through the API server's service proxy, expecting 200 (or
- * `expectStatus`). Tries a few times: a Service's endpoints follow its pods' readiness by a moment.
+ * `expectStatus`). Tries for about 5 s: a Service's endpoints follow its pods' readiness by a moment.
  */
-export function serviceProxySmoke(target: SmokeTarget, attempts = 5): SmokeCheck {
+export function serviceProxySmoke(target: SmokeTarget, attempts = 20): SmokeCheck {
   return async (kube, namespace) => {
     const path = `/api/v1/namespaces/${namespace}/services/${target.service}:${target.port}/proxy/${target.path.replace(/^\//, '')}`;
     const expected = target.expectStatus ?? 200;
@@ -28,7 +28,7 @@ export function serviceProxySmoke(target: SmokeTarget, attempts = 5): SmokeCheck
       const { status, body } = await kube.proxyGet(path);
       if (status === expected) return `GET service ${target.service}:${target.port}${target.path} → ${status}`;
       last = `${status} ${body.slice(0, 200).trim()}`;
-      await new Promise((resolve) => setTimeout(resolve, 1000));
+      await new Promise((resolve) => setTimeout(resolve, 250));
     }
     throw new CastleError('CASTLE_ERR_SMOKE', `smoke check failed: GET service ${target.service}:${target.port}${target.path} answered ${last}, expected ${expected}`);
   };

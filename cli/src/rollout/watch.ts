@@ -148,6 +148,9 @@ async function diagnose(kube: Kube, namespace: string, name: string, d: Deployme
   return { deployment: name, reason: cond?.reason ?? 'Waiting', message: cond?.message ?? waitingFor, event: await latestWarning(kube, namespace, 'Deployment', name) };
 }
 
+/** How often a rollout is observed: a few reads per Deployment, cheap next to a pod's start-up. */
+const POLL_MS = 250;
+
 /**
  * Follow the rollout of every Deployment until all are complete (see {@link rolloutProgress}).
  * Fails early when a new pod is in a state that will not recover, naming the Deployment, the
@@ -190,6 +193,6 @@ export async function watchRollout(kube: Kube, namespace: string, deployments: r
     if (Date.now() > deadline) {
       throw new RolloutError(await Promise.all(waiting.map((w) => diagnose(kube, namespace, w.name, w.d, w.hash, w.waitingFor))), true);
     }
-    await sleep(options.pollMs ?? 1000, options.signal);
+    await sleep(options.pollMs ?? POLL_MS, options.signal);
   }
 }

@@ -1,0 +1,20 @@
+import { describe, expect, it } from 'vitest';
+import { applyWaves } from '../src/apply/apply.js';
+import type { KubeObject } from '../src/kube/objects.js';
+
+const o = (kind: string, name = kind.toLowerCase()): KubeObject => ({ apiVersion: 'v1', kind, metadata: { name } });
+
+describe('the order objects are applied in', () => {
+  it('applies namespaces, then what pods refer to, then workloads — whatever order they came in', () => {
+    const waves = applyWaves([o('Deployment'), o('ConfigMap'), o('PodDisruptionBudget'), o('Service'), o('Namespace'), o('ServiceAccount'), o('NetworkPolicy')]);
+    expect(waves.map((w) => w.map((x) => x.kind))).toEqual([
+      ['Namespace'],
+      ['ConfigMap', 'Service', 'ServiceAccount', 'NetworkPolicy'],
+      ['Deployment', 'PodDisruptionBudget'],
+    ]);
+  });
+
+  it('leaves out empty waves', () => {
+    expect(applyWaves([o('ConfigMap')]).map((w) => w.length)).toEqual([1]);
+  });
+});
