@@ -3,6 +3,7 @@ import type { Kube } from '../kube/client.js';
 import type { KubeObject } from '../kube/objects.js';
 import { containerStates, fatalState, type PodLike } from './diagnose.js';
 import { type Counts, type PodSample, type Verdict, type VerdictPolicy, groupIncreases, judge, parseRequestCounts } from './verdict.js';
+import { sleep } from './sleep.js';
 
 /** How the verdict is taken. */
 export interface VerdictOptions {
@@ -41,15 +42,6 @@ async function counts(kube: Kube, namespace: string, pod: string, o: VerdictOpti
   const { status, body } = await kube.proxyGet(`/api/v1/namespaces/${namespace}/pods/${pod}:${o.port}/proxy/${o.path.replace(/^\//, '')}`);
   return status === 200 ? parseRequestCounts(body) : undefined;
 }
-
-const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(t);
-      resolve();
-    }, { once: true });
-  });
 
 /**
  * Wait for the first new pod of the held Deployment to be ready, sample every ready pod's

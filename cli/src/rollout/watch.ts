@@ -3,6 +3,7 @@ import type { Kube } from '../kube/client.js';
 import type { KubeObject } from '../kube/objects.js';
 import { type FatalState, type PodLike, DEFAULT_CRASH_RESTARTS, containerStates, fatalState } from './diagnose.js';
 import { type DeploymentState, progressLine, rolloutProgress } from './progress.js';
+import { sleep } from './sleep.js';
 
 /** Why one Deployment blocks the rollout. */
 export interface Blocker {
@@ -68,15 +69,6 @@ interface Event {
   eventTime?: string;
   metadata: { creationTimestamp?: string };
 }
-
-const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(t);
-      resolve();
-    }, { once: true });
-  });
 
 /** The Deployment's state and its newest ReplicaSet's pod-template-hash. */
 async function observe(kube: Kube, namespace: string, name: string): Promise<{ state: DeploymentState; hash?: string; deployment: Deployment }> {
