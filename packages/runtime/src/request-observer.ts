@@ -4,6 +4,7 @@ import { accessLogWriter, type AccessLogWriter } from './access-log.js';
 import type { CounterSeries, HistogramSeries } from './fast-metrics.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { Logger } from './logger.js';
+import { addCommonHeaders } from './response-headers.js';
 import type { HttpMetrics } from './metrics.js';
 import { continueTrace } from './trace.js';
 
@@ -103,6 +104,7 @@ export class RequestObserver extends LogController {
     reply.log = this.#logger;
     request.trace = continueTrace(request.headers.traceparent);
     void reply.header('x-request-id', request.id);
+    addCommonHeaders(reply);
     // While draining, tell keep-alive clients to reconnect, so they move to another instance.
     if (this.#lifecycle.draining) void reply.header('connection', 'close');
   }

@@ -1,6 +1,6 @@
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 
 /**
  * Headers every response carries, whoever writes it: a route, the error handler, the 404
@@ -9,15 +9,32 @@ import type { FastifyInstance } from 'fastify';
  */
 const everyResponse: readonly (readonly [string, string])[] = [['x-content-type-options', 'nosniff']];
 
+/** Adds the common headers to a reply, as the request observer does for every request it sees. */
+export function addCommonHeaders(reply: FastifyReply): void {
+  for (const [name, value] of everyResponse) void reply.header(name, value);
+}
+
 /**
  * Sets the common headers on each response before Fastify sees the request: a listener in
  * front of Fastify's own, so even the answers Fastify writes directly on the socket's
- * response carry them.
+ * response carry them. Each response then carries headers set outside Fastify, which makes
+ * Node merge Fastify's headers into them one at a time: for an app whose requests all pass
+ * `addCommonHeaders`, use `setCommonHeadersWhileClosing` instead.
  */
 export function setCommonHeaders(app: FastifyInstance): void {
   app.server.prependListener('request', (_request: IncomingMessage, response: ServerResponse) => {
     for (const [name, value] of everyResponse) response.setHeader(name, value);
   });
+}
+
+/**
+ * For an app whose routed requests get the common headers from `addCommonHeaders`: covers
+ * the one answer Fastify writes itself, its 503 to requests that arrive while it closes.
+ * Fastify runs preClose hooks in the same tick as it starts refusing requests, before any
+ * request can be read.
+ */
+export function setCommonHeadersWhileClosing(app: FastifyInstance): void {
+  app.addHook('preClose', () => setCommonHeaders(app));
 }
 
 /**

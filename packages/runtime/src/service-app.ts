@@ -8,7 +8,7 @@ import { createHttpMetrics, type HttpMetrics } from './metrics.js';
 import { createManagementApp } from './management-app.js';
 import { registerHealthRoutes, registerVersionRoute } from './operational-routes.js';
 import { RequestObserver } from './request-observer.js';
-import { clientErrorHandler, setCommonHeaders } from './response-headers.js';
+import { clientErrorHandler, setCommonHeadersWhileClosing } from './response-headers.js';
 import type { LogLevel } from './service-config.js';
 import { requestIdFrom, type TraceContext } from './trace.js';
 import { readBuildInfo, readPackageVersion, type BuildInfo } from './version.js';
@@ -74,7 +74,8 @@ export function createServiceApp(options: ServiceAppOptions): FastifyInstance {
     return503OnClosing: true,
     clientErrorHandler,
   });
-  setCommonHeaders(app);
+  // RequestObserver adds the common headers to every request Fastify routes.
+  setCommonHeadersWhileClosing(app);
   app.server.headersTimeout = Math.min(config.headersTimeoutMs, config.requestTimeoutMs);
   app.server.on('connection', (socket: Socket) => observer.watch(socket));
   // Fastify's own instance-level messages (hook errors, client errors) go to the service logger too.

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 
 /**
  * The W3C trace context of one request: the trace it belongs to and whether the caller
@@ -15,18 +15,34 @@ const traceparentPattern = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 const zeroTrace = '0'.repeat(32);
 const zeroSpan = '0'.repeat(16);
 
-/**
- * A fresh 8-byte span id as hex: random bits of a UUID v4 (its first 4 and last 12 digits),
- * from Node's cached entropy, which serves many ids per call to the system's generator.
- */
-function newSpanId(): string {
-  const uuid = randomUUID();
-  return uuid.slice(0, 4) + uuid.slice(24);
+// Ids are cut from a pool of random bytes, refilled and hex-encoded 4 KiB at a time: a
+// randomUUID per id costs more per request than the measured threshold (bench/README.md,
+// "What pays").
+const poolBytes = 4096;
+const pool = Buffer.alloc(poolBytes);
+let poolHex = '';
+let poolOffset = poolBytes;
+
+/** `bytes` fresh random bytes as lowercase hex. */
+function randomHex(bytes: number): string {
+  if (poolOffset + bytes > poolBytes) {
+    randomFillSync(pool);
+    poolHex = pool.toString('hex');
+    poolOffset = 0;
+  }
+  const hex = poolHex.slice(poolOffset * 2, (poolOffset + bytes) * 2);
+  poolOffset += bytes;
+  return hex;
 }
 
-/** 16 fresh random bytes as hex (a trace id or request id): a UUID v4 without its dashes, never all zeros. */
+/** A fresh 8-byte span id as hex. */
+function newSpanId(): string {
+  return randomHex(8);
+}
+
+/** 16 fresh random bytes as hex (a trace id or request id). */
 function newId(): string {
-  return randomUUID().replaceAll('-', '');
+  return randomHex(16);
 }
 
 /**

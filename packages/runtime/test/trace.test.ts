@@ -29,6 +29,12 @@ describe('trace context', () => {
     expect([...parentIds]).not.toContain('00f067aa0ba902b7');
   });
 
+  it('makes distinct 32-digit request and trace ids however many it makes, across refills of its random pool', () => {
+    const ids = Array.from({ length: 2000 }, (_, i) => (i % 2 === 0 ? requestIdFrom(undefined) : continueTrace(undefined).traceId));
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{32}$/);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
   it('keeps a well-formed request id and replaces a hostile one', () => {
     expect(requestIdFrom('abc-123')).toBe('abc-123');
     expect(requestIdFrom('a b\nc')).toMatch(/^[0-9a-f]{32}$/);
