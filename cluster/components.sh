@@ -124,17 +124,7 @@ node_ready() {
   [[ $(kubectl_ get node "$NODE_NAME" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null) == True ]]
 }
 
-wait_# Only kube-router's network policy firewall, beside the bridge CNI (pod networking) and
-# kube-proxy (Services): no BGP router, no service proxy. Its health port answers once
-# the firewall has synced.
-ensure_kube_router() {
-  ensure_component kube-router 60 "curl -fs --max-time 3 http://127.0.0.1:20244/healthz" -- \
-    kube-router --kubeconfig "$STATE_DIR/kube-router.kubeconfig" --hostname-override "$NODE_NAME" \
-    --run-firewall=true --run-router=false --run-service-proxy=false \
-    --service-cluster-ip-range "$SERVICE_CIDR" --health-port 20244 --metrics-port 0 --v 1
-}
-
-node_ready() {
+wait_node_ready() {
   if ! wait_for "node $NODE_NAME to be Ready" 120 node_ready; then
     kubectl_ describe node "$NODE_NAME" 2>&1 | sed -n '/Conditions:/,/Addresses:/p' | sed 's/^/    /' >&2 || true
     log_tail kubelet 25
