@@ -1,7 +1,7 @@
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { createTestNamespace, deleteNamespace, dumpDiagnostics, loadKubeConfig } from '../support/cluster.js';
-import { probeFrom, readyPodIp, startHttpTarget, type ProbeResult } from '../support/probe-pods.js';
+import { probeFrom, readyPodIp, startHttpTarget, type ProbeCheck, type ProbeResult } from '../support/probe-pods.js';
 import { deployRenderedLocal, RFC850 } from '../support/rendered-deploy.js';
 
 const www = 'app.kubernetes.io/name=www';
@@ -21,9 +21,12 @@ function resultFor(results: readonly ProbeResult[], url: string): ProbeResult {
   return result;
 }
 
+const open = (url: string): ProbeCheck => ({ url, expect: 'open' });
+const blocked = (url: string): ProbeCheck => ({ url, expect: 'blocked' });
+
 // A connection a policy stops never gets an HTTP answer; an open one gets one, whatever
 // the status. So "blocked" is "no status", and a cluster that does not enforce
-// NetworkPolicies answers and fails these tests.
+// NetworkPolicies keeps answering (for the probe's whole settle time) and fails these tests.
 describe("Castle's NetworkPolicies, enforced by the cluster", () => {
   let kc: KubeConfig;
   let castle: string;
@@ -56,7 +59,7 @@ describe("Castle's NetworkPolicies, enforced by the cluster", () => {
 
   it('lets any pod reach www, which reaches the backend, but no pod other than www reach the backend on 8080', async () => {
     onTestFailed(() => Promise.all([dumpDiagnostics(castle, kc), dumpDiagnostics(outside, kc)]).then(() => undefined));
-    const results = await probeFrom(kc, outside, 'outsider', { 'app.kubernetes.io/name': 'outsider' }, [urls.www, urls.backend, urls.backendService, urls.control]);
+    const results = await probeFrom(kc, outside, 'outsider', { 'app.kubernetes.io/name': 'outsider' }, [open(urls.www), blocked(urls.backend), blocked(urls.backendService), open(urls.control)]);
 
     const viaWww = resultFor(results, urls.www);
     expect(viaWww.status, JSON.stringify(viaWww)).toBe(200);
@@ -68,7 +71,7 @@ describe("Castle's NetworkPolicies, enforced by the cluster", () => {
 
   it('stops a pod that is not www in the same namespace from reaching the backend, even labelled as part of Castle', async () => {
     onTestFailed(() => dumpDiagnostics(castle, kc).then(() => undefined));
-    const results = await probeFrom(kc, castle, 'impostor', { 'app.kubernetes.io/part-of': 'castle', 'app.kubernetes.io/name': 'impostor' }, [urls.backend, urls.backendService]);
+    const results = await probeFrom(kc, castle, 'impostor', { 'app.kubernetes.io/part-of': 'castle', 'app.kubernetes.io/name': 'impostor' }, [blocked(urls.backend), blocked(urls.backendService)]);
 
     expectBlocked(results, urls.backend);
     expectBlocked(results, urls.backendService);
@@ -76,8 +79,8 @@ describe("Castle's NetworkPolicies, enforced by the cluster", () => {
 
   it('denies an unlabelled pod in the namespace all traffic in and out by default', async () => {
     onTestFailed(() => Promise.all([dumpDiagnostics(castle, kc), dumpDiagnostics(outside, kc)]).then(() => undefined));
-    const inbound = await probeFrom(kc, outside, 'to-stray', {}, [urls.stray, urls.control]);
-    const outbound = await probeFrom(kc, castle, 'from-stray', {}, [urls.www, urls.control]);
+    const inbound = await probeFrom(kc, outside, 'to-stray', {}, [blocked(urls.stray), open(urls.control)]);
+    const outbound = await probeFrom(kc, castle, 'from-stray', {}, [blocked(urls.www), blocked(urls.control)]);
 
     expect(resultFor(inbound, urls.control).body).toBe('open');
     expectBlocked(inbound, urls.stray);

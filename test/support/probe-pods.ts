@@ -7,27 +7,54 @@ import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node'
 import { setTimeout as delay } from 'node:timers/promises';
 import { imageFor } from './tier-manifests.js';
 
-/** What a probe pod saw for one URL: an HTTP answer, or the error that stopped it. */
+/** What a probe pod should find at a URL: an HTTP answer, or no answer (a policy stops it). */
+export type Expectation = 'open' | 'blocked';
+
+/** One URL to try from a probe pod, and what the test expects there. */
+export interface ProbeCheck {
+  readonly url: string;
+  readonly expect: Expectation;
+}
+
+/** What a probe pod saw for one URL: an HTTP answer, or the error that stopped it, after `attempts` tries. */
 export interface ProbeResult {
   readonly url: string;
+  readonly attempts: number;
   readonly status?: number;
   readonly body?: string;
   readonly error?: string;
 }
 
-// Every URL at once, each with its own deadline: a connection a policy drops times out,
-// one it rejects fails at once; both are an `error`.
+// Network policies reach a new pod a moment after it starts (the plugin learns its IP from
+// the API server, as with every plugin), so each URL is tried until it shows what the test
+// expects or the settle time ends, and the last attempt is reported: a cluster that does
+// not enforce policies keeps answering for the whole settle time and fails the test. A
+// connection a policy drops times out (PROBE_TIMEOUT_MS), one it rejects fails at once.
+// (CommonJS, as `node -e` runs it: hence require.)
 const CLIENT = `(async () => {
-  const urls = JSON.parse(process.env.PROBE_URLS);
-  const results = await Promise.all(urls.map(async (url) => {
-    try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(Number(process.env.PROBE_TIMEOUT_MS)) });
-      return { url, status: res.status, body: (await res.text()).slice(0, 200) };
-    } catch (e) {
-      return { url, error: String(e?.cause?.code ?? e?.name ?? e) };
+  const checks = JSON.parse(process.env.PROBE_CHECKS);
+  const perTry = Number(process.env.PROBE_TIMEOUT_MS);
+  const settle = Number(process.env.PROBE_SETTLE_MS);
+  // a new connection for every try (no keep-alive): a connection opened before the
+  // policy arrived would stay established, and established connections are let through
+  const attempt = (url) => new Promise((resolve) => {
+    const req = require('node:http').get(url, { agent: false, timeout: perTry }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (chunk) => (body += chunk)).on('end', () => resolve({ status: res.statusCode, body: body.slice(0, 200) }));
+    });
+    req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
+    req.on('error', (e) => resolve({ error: String(e.code ?? e.message) }));
+  });
+  const run = async ({ url, expect }) => {
+    const deadline = Date.now() + settle;
+    for (let attempts = 1; ; attempts++) {
+      const result = await attempt(url);
+      const shown = expect === 'open' ? result.status !== undefined : result.error !== undefined;
+      if (shown || Date.now() >= deadline) return { url, attempts, ...result };
+      await new Promise((resolve) => setTimeout(resolve, 200));
     }
-  }));
-  console.log(JSON.stringify(results));
+  };
+  console.log(JSON.stringify(await Promise.all(checks.map(run))));
 })();`;
 
 const SERVER = `require('node:http').createServer((_q, s) => s.end('open')).listen(8080);`;
@@ -71,19 +98,24 @@ async function waitForPod(core: CoreV1Api, namespace: string, name: string, done
 }
 
 /**
- * Run a pod named `name` with `labels` in `namespace` that fetches every URL (each with
- * `perUrlTimeoutMs`), wait for it to finish and return what it saw, in order.
+ * Run a pod named `name` with `labels` in `namespace` that tries every URL of `checks`
+ * (each try bounded by `perTryTimeoutMs`, retried until it shows the expected outcome or
+ * `settleMs` pass), wait for it to finish and return what it saw last, in order.
  */
 export async function probeFrom(
   kc: KubeConfig,
   namespace: string,
   name: string,
   labels: Record<string, string>,
-  urls: readonly string[],
-  { perUrlTimeoutMs = 4_000, timeoutMs = 90_000 }: { perUrlTimeoutMs?: number; timeoutMs?: number } = {},
+  checks: readonly ProbeCheck[],
+  { perTryTimeoutMs = 3_000, settleMs = 10_000, timeoutMs = 120_000 }: { perTryTimeoutMs?: number; settleMs?: number; timeoutMs?: number } = {},
 ): Promise<ProbeResult[]> {
   const core = kc.makeApiClient(CoreV1Api);
-  const body = restrictedPod(name, labels, CLIENT, { PROBE_URLS: JSON.stringify(urls), PROBE_TIMEOUT_MS: String(perUrlTimeoutMs) });
+  const body = restrictedPod(name, labels, CLIENT, {
+    PROBE_CHECKS: JSON.stringify(checks),
+    PROBE_TIMEOUT_MS: String(perTryTimeoutMs),
+    PROBE_SETTLE_MS: String(settleMs),
+  });
   // a client listens nowhere: no readiness probe, so that it counts as done when it exits
   delete body.spec!.containers[0]!.readinessProbe;
   await core.createNamespacedPod({ namespace, body });

@@ -4,7 +4,7 @@
  * the images the cluster has loaded for each tier.
  */
 import { readFileSync } from 'node:fs';
-import { KubernetesObjectApi, PatchStrategy, type KubeConfig } from '@kubernetes/client-node';
+import { KubernetesObjectApi, loadYaml, PatchStrategy, type KubeConfig } from '@kubernetes/client-node';
 import { render, type KubernetesObject } from '@castle/k8s';
 import { dumpDiagnostics } from './cluster.js';
 import { waitForRollout } from './cluster-rollout.js';
@@ -26,6 +26,17 @@ function withLoadedImage(object: KubernetesObject): KubernetesObject {
 }
 
 /**
+ * The object as the client library's model of its kind. `KubernetesObjectApi` serializes
+ * what it sends through that model, which names a few fields differently from the wire
+ * (a NetworkPolicy rule's `from` is `_from`): sent as is, a plain object loses them, and
+ * `allow-backend-ingress` would arrive without its `from` and let every pod in. Loading
+ * it through `loadYaml` (JSON is YAML) maps the wire names to the model's.
+ */
+function asModel(object: KubernetesObject): KubernetesObject {
+  return loadYaml<KubernetesObject>(JSON.stringify(object));
+}
+
+/**
  * Render the local environment into `namespace`, apply it (server-side) and wait until
  * every Deployment has rolled out. Dumps the namespace's diagnostics before rethrowing.
  * @returns the applied objects
@@ -35,7 +46,7 @@ export async function deployRenderedLocal(kc: KubeConfig, namespace: string): Pr
   const client = KubernetesObjectApi.makeApiClient(kc);
   try {
     for (const object of objects) {
-      await client.patch(withLoadedImage(object), undefined, undefined, 'castle', true, PatchStrategy.ServerSideApply);
+      await client.patch(asModel(withLoadedImage(object)), undefined, undefined, 'castle', true, PatchStrategy.ServerSideApply);
     }
     for (const d of objects.filter((o) => o.kind === 'Deployment')) await waitForRollout(kc, namespace, d.metadata.name);
   } catch (err) {
