@@ -81,12 +81,14 @@ kube_iptables_down() {
 
 # kube-router's firewall keeps the pods each policy selects in ipsets named KUBE-SRC-*
 # and KUBE-DST-* (inet6:KUBE-* for IPv6); they can only go once no iptables rule
-# refers to them, so after kube_iptables_down.
+# refers to them, so after kube_iptables_down. down.sh reports any that stayed.
+kube_router_ipsets() { ipset list -n 2>/dev/null | grep -E '^(inet6:)?KUBE-(SRC|DST)-' || true; }
+
 kube_router_ipsets_down() {
   command -v ipset >/dev/null || return 0
   local set count=0
-  for set in $(ipset list -n 2>/dev/null | grep -E '^(inet6:)?KUBE-(SRC|DST)-' || true); do
-    if ipset destroy "$set" 2>/dev/null; then count=$((count + 1)); else warn "could not destroy ipset $set"; fi
+  for set in $(kube_router_ipsets); do
+    ipset destroy "$set" 2>/dev/null && count=$((count + 1))
   done
   ((count == 0)) || ok "removed $count KUBE-SRC-*/KUBE-DST-* ipsets"
 }
