@@ -62,6 +62,11 @@ build_go_binaries() {
   go_build "$CLUSTER_DIR/coredns" coredns "-s -w" coredns=.
   go_build "$CLUSTER_DIR/crictl" crictl "-s -w -X sigs.k8s.io/cri-tools/pkg/version.Version=$CRICTL_VERSION" \
     crictl=sigs.k8s.io/cri-tools/cmd/crictl
+  go_build "$CLUSTER_DIR/kube-router" kube-router \
+    "-s -w -X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=$KUBE_ROUTER_VERSION" \
+    kube-router=github.com/cloudnativelabs/kube-router/v2/cmd/kube-router
+  go_build "$CLUSTER_DIR/metallb" metallb "-s -w" \
+    metallb-controller=go.universe.tf/metallb/controller metallb-speaker=go.universe.tf/metallb/speaker
 }
 
 build_pause() {
@@ -88,7 +93,10 @@ build_images() {
   image_once "$PAUSE_IMAGE" "$IMAGE_DIR/pause.tar" 65535:65535 "$BIN_DIR/pause"
   image_once "$COREDNS_IMAGE" "$IMAGE_DIR/coredns.tar" 0:0 "$BIN_DIR/coredns"
   image_once "$METRICS_SERVER_IMAGE" "$IMAGE_DIR/metrics-server.tar" 65534:65534 "$BIN_DIR/metrics-server"
-  ok "images: pause, coredns, metrics-server tars in $IMAGE_DIR"
+  image_once "$METALLB_CONTROLLER_IMAGE" "$IMAGE_DIR/metallb-controller.tar" 65534:65534 "$BIN_DIR/metallb-controller"
+  # root, but the pod keeps only CAP_NET_RAW (manifests/metallb.yaml says why)
+  image_once "$METALLB_SPEAKER_IMAGE" "$IMAGE_DIR/metallb-speaker.tar" 0:0 "$BIN_DIR/metallb-speaker"
+  ok "images: pause, coredns, metrics-server, metallb-controller, metallb-speaker tars in $IMAGE_DIR"
 }
 
 main() {

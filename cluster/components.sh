@@ -110,6 +110,16 @@ ensure_kube_proxy() {
     kube-proxy --config "$STATE_DIR/kube-proxy.yaml" --v 1
 }
 
+# Only kube-router's network policy firewall, beside the bridge CNI (pod networking) and
+# kube-proxy (Services): no BGP router, no service proxy. Its health port answers once
+# the firewall has synced.
+ensure_kube_router() {
+  ensure_component kube-router 60 "curl -fs --max-time 3 http://127.0.0.1:20244/healthz" -- \
+    kube-router --kubeconfig "$STATE_DIR/kube-router.kubeconfig" --hostname-override "$NODE_NAME" \
+    --run-firewall=true --run-router=false --run-service-proxy=false \
+    --service-cluster-ip-range "$SERVICE_CIDR" --health-port 20244 --metrics-port 0 --v 1
+}
+
 node_ready() {
   [[ $(kubectl_ get node "$NODE_NAME" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null) == True ]]
 }
@@ -136,4 +146,6 @@ import_system_images() {
   import_image "$IMAGE_DIR/pause.tar" "$PAUSE_IMAGE"
   import_image "$IMAGE_DIR/coredns.tar" "$COREDNS_IMAGE"
   import_image "$IMAGE_DIR/metrics-server.tar" "$METRICS_SERVER_IMAGE"
+  import_image "$IMAGE_DIR/metallb-controller.tar" "$METALLB_CONTROLLER_IMAGE"
+  import_image "$IMAGE_DIR/metallb-speaker.tar" "$METALLB_SPEAKER_IMAGE"
 }

@@ -104,6 +104,7 @@ main() {
   remove_kubepods_cgroups
   remove_leftover_netns
   kube_iptables_down
+  [[ -z $(kube_router_ipsets) ]] || problem "kube-router ipsets could not be destroyed: $(kube_router_ipsets | tr '\n' ' ')"
   network_down
   unmount_state
   rm -rf --one-file-system "$STATE_DIR" "$RUN_DIR" || problem "could not remove $STATE_DIR or $RUN_DIR"

@@ -6,7 +6,7 @@ set -euo pipefail
 
 CLUSTER_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
-# ---- versions (the Go modules in k8s/, addons/, coredns/, crictl/ pin the same) ----
+# ---- versions (the Go modules in k8s/, addons/, coredns/, crictl/, kube-router/, metallb/ pin the same) ----
 readonly K8S_VERSION=v1.33.13
 readonly ETCD_VERSION=v3.5.21          # the etcd that k8s.io/kubernetes v1.33.13 pins
 readonly HELM_VERSION=v3.18.6
@@ -14,6 +14,8 @@ readonly METRICS_SERVER_VERSION=v0.8.0
 readonly COREDNS_VERSION=v1.14.7
 readonly CRICTL_VERSION=v1.34.0
 readonly PAUSE_VERSION=3.10
+readonly KUBE_ROUTER_VERSION=v2.1.0   # network policy firewall only
+readonly METALLB_VERSION=v0.16.1       # v0.16.2 needs an frr-k8s the Go proxy does not serve
 
 # ---- paths ----
 CACHE_ROOT="${CASTLE_CACHE_DIR:-/var/cache/castle}"
@@ -45,14 +47,19 @@ readonly TEST_RANGE=198.18.0.0/15
 readonly API_PORT=6443
 readonly CLUSTER_DOMAIN=cluster.local
 readonly EGRESS_CHAIN=CASTLE-K8S-EGRESS
+# LoadBalancer addresses (MetalLB's IPAddressPool), routed to the bridge like Service IPs
+readonly LB_POOL=198.18.2.0/24
+readonly METALLB_NAMESPACE=metallb-system
 
 # Images built here from static binaries; "castle.local" is a name, not a host.
 readonly PAUSE_IMAGE="castle.local/pause:$PAUSE_VERSION"
 readonly COREDNS_IMAGE="castle.local/coredns:$COREDNS_VERSION"
 readonly METRICS_SERVER_IMAGE="castle.local/metrics-server:$METRICS_SERVER_VERSION"
+readonly METALLB_CONTROLLER_IMAGE="castle.local/metallb-controller:$METALLB_VERSION"
+readonly METALLB_SPEAKER_IMAGE="castle.local/metallb-speaker:$METALLB_VERSION"
 
 # Host processes in start order; down.sh stops them in reverse.
-readonly COMPONENTS=(containerd etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy)
+readonly COMPONENTS=(containerd etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kube-router)
 
 export PATH="$BIN_DIR:$PATH"
 

@@ -17,8 +17,11 @@ network_up() {
   ip -4 addr show dev "$BRIDGE" | grep " $POD_GATEWAY/" >/dev/null || ip addr add "$POD_GATEWAY/${POD_CIDR#*/}" dev "$BRIDGE"
   ip link set "$BRIDGE" up
   ip route replace "$SERVICE_CIDR" dev "$BRIDGE" src "$POD_GATEWAY"
+  # LoadBalancer addresses too: kube-proxy DNATs them to a pod like a ClusterIP, and
+  # MetalLB's speaker answers ARP for them on the bridge
+  ip route replace "$LB_POOL" dev "$BRIDGE" src "$POD_GATEWAY"
   forward_guard_up
-  ok "network: node $NODE_IP (lo), pods $POD_CIDR on $BRIDGE, services $SERVICE_CIDR"
+  ok "network: node $NODE_IP (lo), pods $POD_CIDR on $BRIDGE, services $SERVICE_CIDR, load balancers $LB_POOL"
 }
 
 # Pods may talk only to addresses inside $TEST_RANGE (each other, Services, the node);
@@ -43,6 +46,7 @@ network_down() {
   iptables -w -F "$EGRESS_CHAIN" 2>/dev/null || true
   iptables -w -X "$EGRESS_CHAIN" 2>/dev/null || true
   ip route del "$SERVICE_CIDR" 2>/dev/null || true
+  ip route del "$LB_POOL" 2>/dev/null || true
   if ip link show "$BRIDGE" >/dev/null 2>&1; then
     ip link del "$BRIDGE" && ok "removed bridge $BRIDGE"
   fi
@@ -72,4 +76,19 @@ kube_iptables_down() {
     done
   done
   ok "removed KUBE-* and CNI-* iptables chains"
+  kube_router_ipsets_down
+}
+
+# kube-router's firewall keeps the pods each policy selects in ipsets named KUBE-SRC-*
+# and KUBE-DST-* (inet6:KUBE-* for IPv6); they can only go once no iptables rule
+# refers to them, so after kube_iptables_down. down.sh reports any that stayed.
+kube_router_ipsets() { ipset list -n 2>/dev/null | grep -E '^(inet6:)?KUBE-(SRC|DST)-' || true; }
+
+kube_router_ipsets_down() {
+  command -v ipset >/dev/null || return 0
+  local set count=0
+  for set in $(kube_router_ipsets); do
+    ipset destroy "$set" 2>/dev/null && count=$((count + 1))
+  done
+  ((count == 0)) || ok "removed $count KUBE-SRC-*/KUBE-DST-* ipsets"
 }

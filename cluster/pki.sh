@@ -63,6 +63,8 @@ ensure_pki() {
   new_cert controller-manager "/CN=system:kube-controller-manager" clientAuth
   new_cert scheduler "/CN=system:kube-scheduler" clientAuth
   new_cert kube-proxy "/CN=system:kube-proxy" clientAuth
+  # kube-router's firewall: read-only access granted by manifests/kube-router-rbac.yaml
+  new_cert kube-router "/CN=castle:kube-router" clientAuth
   new_cert kubelet "/O=system:nodes/CN=system:node:$NODE_NAME" clientAuth
   new_cert kubelet-serving "/CN=$NODE_NAME" serverAuth "DNS:$NODE_NAME,IP:$NODE_IP"
   new_cert front-proxy-client "/CN=front-proxy-client" clientAuth "" front-proxy-ca
@@ -76,6 +78,7 @@ ensure_pki() {
   write_kubeconfig "$STATE_DIR/controller-manager.kubeconfig" controller-manager
   write_kubeconfig "$STATE_DIR/scheduler.kubeconfig" scheduler
   write_kubeconfig "$STATE_DIR/kube-proxy.kubeconfig" kube-proxy
+  write_kubeconfig "$STATE_DIR/kube-router.kubeconfig" kube-router
   write_kubeconfig "$STATE_DIR/kubelet.kubeconfig" kubelet
   ok "certificates and kubeconfigs in $PKI_DIR"
 }

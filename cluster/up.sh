@@ -15,7 +15,7 @@ source "$CLUSTER_DIR/network.sh"
 source "$CLUSTER_DIR/components.sh"
 
 # Debian packages the cluster needs at run time (gcc/libc6-dev only for build.sh).
-readonly RUNTIME_PACKAGES=(containerd runc containernetworking-plugins iptables conntrack
+readonly RUNTIME_PACKAGES=(containerd runc containernetworking-plugins iptables ipset conntrack
   openssl curl iproute2 procps util-linux ca-certificates)
 
 check_host() {
@@ -27,10 +27,12 @@ check_host() {
 binaries_present() {
   local b
   for b in etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl \
-    helm coredns metrics-server crictl pause; do
+    helm coredns metrics-server crictl pause kube-router metallb-controller metallb-speaker; do
     [[ -x $BIN_DIR/$b ]] || return 1
   done
-  [[ -f $IMAGE_DIR/pause.tar && -f $IMAGE_DIR/coredns.tar && -f $IMAGE_DIR/metrics-server.tar ]]
+  for b in pause coredns metrics-server metallb-controller metallb-speaker; do
+    [[ -f $IMAGE_DIR/$b.tar ]] || return 1
+  done
 }
 
 ensure_binaries() {
@@ -46,28 +48,45 @@ ensure_binaries() {
 apply_manifest() {
   sed -e "s|@CLUSTER_DOMAIN@|$CLUSTER_DOMAIN|g" -e "s|@DNS_SERVICE_IP@|$DNS_SERVICE_IP|g" \
     -e "s|@COREDNS_IMAGE@|$COREDNS_IMAGE|g" -e "s|@METRICS_SERVER_IMAGE@|$METRICS_SERVER_IMAGE|g" \
+    -e "s|@METALLB_CONTROLLER_IMAGE@|$METALLB_CONTROLLER_IMAGE|g" -e "s|@METALLB_SPEAKER_IMAGE@|$METALLB_SPEAKER_IMAGE|g" \
+    -e "s|@METALLB_NAMESPACE@|$METALLB_NAMESPACE|g" -e "s|@LB_POOL@|$LB_POOL|g" -e "s|@BRIDGE@|$BRIDGE|g" \
     "$CLUSTER_DIR/manifests/$1" | kubectl_ apply --server-side --force-conflicts -f - >/dev/null \
     || fail "kubectl apply of manifests/$1 failed"
 }
 
-# wait_deployment NAME TIMEOUT: rollout status of a kube-system Deployment
-wait_deployment() {
-  if ! kubectl_ -n kube-system rollout status "deployment/$1" --timeout "${2}s" >/dev/null 2>&1; then
-    kubectl_ -n kube-system get pods -l "k8s-app=$3" -o wide >&2 || true
-    kubectl_ -n kube-system logs -l "k8s-app=$3" --tail 20 >&2 || true
-    kubectl_ -n kube-system get events --sort-by .lastTimestamp 2>/dev/null | tail -n 15 >&2 || true
-    fail "$1 did not become ready in ${2}s (pods, logs and events above)"
+# wait_rollout NAMESPACE KIND/NAME TIMEOUT SELECTOR: rollout status of a Deployment or
+# DaemonSet; on timeout show its pods, their logs and the events, and fail
+wait_rollout() {
+  local ns=$1 workload=$2 timeout=$3 selector=$4
+  if ! kubectl_ -n "$ns" rollout status "$workload" --timeout "${timeout}s" >/dev/null 2>&1; then
+    kubectl_ -n "$ns" get pods -l "$selector" -o wide >&2 || true
+    kubectl_ -n "$ns" logs -l "$selector" --tail 20 >&2 || true
+    kubectl_ -n "$ns" get events --sort-by .lastTimestamp 2>/dev/null | tail -n 15 >&2 || true
+    fail "$ns/$workload did not become ready in ${timeout}s (pods, logs and events above)"
   fi
 }
+
+# wait_deployment NAME TIMEOUT K8S_APP: rollout status of a kube-system Deployment
+wait_deployment() { wait_rollout kube-system "deployment/$1" "$2" "k8s-app=$3"; }
 
 apiservice_available() {
   [[ $(kubectl_ get apiservice v1beta1.metrics.k8s.io \
     -o 'jsonpath={.status.conditions[?(@.type=="Available")].status}' 2>/dev/null) == True ]]
 }
 
+# MetalLB's CRDs must be served before its IPAddressPool and L2Advertisement can be applied.
+apply_metallb() {
+  apply_manifest metallb-crds.yaml
+  kubectl_ wait --for condition=Established --timeout 60s \
+    crd/ipaddresspools.metallb.io crd/l2advertisements.metallb.io >/dev/null \
+    || fail "MetalLB's CRDs were not established within 60s (kubectl get crd -o wide)"
+  apply_manifest metallb.yaml
+}
+
 ensure_addons() {
   apply_manifest coredns.yaml
   apply_manifest metrics-server.yaml
+  apply_metallb
   wait_deployment coredns 120 kube-dns
   ok "CoreDNS: ready at $DNS_SERVICE_IP (kube-system/kube-dns)"
   wait_deployment metrics-server 120 metrics-server
@@ -76,6 +95,15 @@ ensure_addons() {
     fail "metrics-server is running but metrics.k8s.io is not Available"
   fi
   ok "metrics-server: metrics.k8s.io available"
+  wait_rollout "$METALLB_NAMESPACE" deployment/controller 120 app=metallb
+  wait_rollout "$METALLB_NAMESPACE" daemonset/speaker 120 app=metallb
+  ok "MetalLB: LoadBalancer addresses from $LB_POOL, announced on $BRIDGE (L2)"
+}
+
+# kube-router's firewall enforces NetworkPolicies; it reads them as castle:kube-router.
+ensure_network_policies() {
+  apply_manifest kube-router-rbac.yaml
+  ensure_kube_router
 }
 
 # State without any running component is left from an earlier boot (or a crash): its
@@ -96,7 +124,9 @@ Kubernetes $K8S_VERSION is up (single node $NODE_NAME, $NODE_IP).
   export PATH=$BIN_DIR:\$PATH     # kubectl, helm, crictl
   kubectl get nodes
   helm version
-Services are reachable from this host at their ClusterIP (route $SERVICE_CIDR via $BRIDGE).
+Services are reachable from this host at their ClusterIP (route $SERVICE_CIDR via $BRIDGE);
+LoadBalancer Services get an address from $LB_POOL (MetalLB), also reachable from here.
+NetworkPolicies are enforced (kube-router's firewall).
 Load locally built images: npm run cluster:load -- IMAGE...   Stop: npm run cluster:down
 Logs: $LOG_DIR
 EOF
@@ -123,6 +153,7 @@ main() {
   ensure_kubelet
   ensure_kube_proxy
   wait_node_ready
+  ensure_network_policies
   ensure_addons
   ok "cluster ready in $(($(now_s) - started))s"
   print_usage

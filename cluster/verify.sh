@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end check of a running hermetic cluster with a workload built here: a pod
 # from a locally made image, a Service reached by DNS name from another pod and by
-# ClusterIP from the host, pod logs, metrics (kubectl top) and helm. Cleans up after
+# ClusterIP and LoadBalancer address from the host, pod logs, metrics (kubectl top) and helm. Cleans up after
 # itself. Run after up.sh:  bash cluster/verify.sh
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -66,6 +66,7 @@ apiVersion: v1
 kind: Service
 metadata: { name: hello }
 spec:
+  type: LoadBalancer
   selector: { app: hello }
   ports: [{ port: 80, targetPort: 8080 }]
 YAML
@@ -107,6 +108,20 @@ check_cluster_ip_from_host() {
   ok "host → Service ClusterIP http://$ip/: $body"
 }
 
+lb_ip() { kubectl_ -n "$NS" get service hello -o 'jsonpath={.status.loadBalancer.ingress[0].ip}'; }
+lb_assigned() { [[ -n $(lb_ip) ]]; }
+
+# MetalLB gives the Service an address from its pool, which answers from this host
+check_load_balancer_from_host() {
+  local ip body
+  wait_for "a LoadBalancer address for service hello" 30 lb_assigned \
+    || fail "service hello got no LoadBalancer address (kubectl -n $METALLB_NAMESPACE logs deployment/controller)"
+  ip=$(lb_ip)
+  body=$(curl -fsS --max-time 5 "http://$ip/") || fail "host could not reach the LoadBalancer address http://$ip/"
+  [[ $body == "hello from hello-"* ]] || fail "unexpected answer from http://$ip/: $body"
+  ok "host → Service LoadBalancer address http://$ip/ (MetalLB, $LB_POOL): $body"
+}
+
 check_logs() {
   kubectl_ -n "$NS" logs deployment/hello | grep 'GET /' >/dev/null || fail "kubectl logs shows no request"
   ok "kubectl logs: requests visible"
@@ -130,6 +145,7 @@ main() {
   deploy_hello
   check_dns_from_pod
   check_cluster_ip_from_host
+  check_load_balancer_from_host
   check_logs
   check_metrics
   check_helm

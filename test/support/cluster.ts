@@ -26,6 +26,9 @@ export const HERMETIC_KUBECONFIG = '/var/lib/castle-k8s/kubeconfig';
 /** API server URL of the hermetic cluster (its node IP on the host's lo). */
 export const HERMETIC_SERVER = 'https://198.18.0.1:6443';
 
+/** Where the hermetic cluster's MetalLB takes LoadBalancer addresses from (cluster/lib.sh LB_POOL). */
+export const HERMETIC_LB_POOL = '198.18.2.0/24';
+
 /** How {@link serviceUrl} reaches a Service from the machine running the tests. */
 export type ServiceAccessMode = 'cluster-ip' | 'port-forward';
 
@@ -207,6 +210,48 @@ export async function serviceUrl(
     return `http://${ip.includes(':') ? `[${ip}]` : ip}:${port}`;
   }
   return forwardToEndpoint(kc, namespace, service, svcPort.name);
+}
+
+/**
+ * A base URL (`http://address:port`, no trailing slash) of a Service of type
+ * LoadBalancer, at the address its load balancer gave it: on the hermetic cluster an
+ * address of MetalLB's pool ({@link HERMETIC_LB_POOL}, routed from this host to the
+ * cluster bridge), on EKS the load balancer's name. Waits (default 60 s) for the
+ * address, then (30 s) until it accepts TCP connections.
+ * @throws when the Service is not of type LoadBalancer or gets no address in time,
+ *   naming what to check.
+ */
+export async function loadBalancerUrl(
+  namespace: string,
+  service: string,
+  port: number,
+  { timeoutMs = 60_000, kc = loadKubeConfig() }: { timeoutMs?: number; kc?: KubeConfig } = {},
+): Promise<string> {
+  const core = kc.makeApiClient(CoreV1Api);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const svc = await core.readNamespacedService({ name: service, namespace });
+    if (svc.spec?.type !== 'LoadBalancer') {
+      throw new Error(`service ${namespace}/${service} is of type ${svc.spec?.type ?? 'ClusterIP'}, not LoadBalancer: it will never get a load balancer address`);
+    }
+    if (!svc.spec.ports?.some((p) => p.port === port)) throw new Error(`service ${namespace}/${service} has no port ${port}`);
+    const ingress = svc.status?.loadBalancer?.ingress?.[0];
+    const address = ingress?.ip ?? ingress?.hostname;
+    if (address) {
+      await waitForTcp(address, port, 30_000);
+      return `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `service ${namespace}/${service} got no LoadBalancer address within ${timeoutMs} ms (status.loadBalancer.ingress is empty). ` +
+          'Check that a load balancer controller runs and has free addresses: on the hermetic cluster MetalLB ' +
+          '(kubectl -n metallb-system get pods; kubectl -n metallb-system logs deployment/controller; ' +
+          `kubectl -n metallb-system get ipaddresspools -o yaml, pool ${HERMETIC_LB_POOL}; restart with npm run cluster:up), ` +
+          `and the Service's events (kubectl -n ${namespace} describe service ${service}).`,
+      );
+    }
+    await sleep(500);
+  }
 }
 
 /** Resolve once a TCP connection to host:port succeeds: kube-proxy programs a new Service a moment after its pods are Ready. */
