@@ -32,7 +32,7 @@ async function helmTemplate(args: string[]): Promise<KubernetesObject[]> {
 const key = (o: KubernetesObject) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
 const byKey = (objects: KubernetesObject[]) => [...objects].sort((a, b) => key(a).localeCompare(key(b)));
 
-const overrides = { registry: '123456789012.dkr.ecr.eu-west-1.amazonaws.com', version: '2.3.4-rc.1', namespace: 'castle-canary', gitSha: '0a1b2c3d4e5f' };
+const overrides = { registry: 'registry.example.com/castle-images', version: '2.3.4-rc.1', namespace: 'castle-canary', gitSha: '0a1b2c3d4e5f' };
 
 describe.skipIf(skip)('the Helm chart deploy/helm/castle under helm template', () => {
   it('has a helm binary to run (build it with npm run cluster:build, or set HELM)', () => {

@@ -3,6 +3,7 @@ import { ApiException, KubernetesObjectApi, PatchStrategy, type KubeConfig } fro
 import { environmentNames, render, type KubernetesObject } from '@castle/k8s';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestNamespace, deleteNamespace, loadKubeConfig } from '../support/cluster.js';
+import { asModel } from '../support/rendered-deploy.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -38,12 +39,12 @@ describe('the rendered manifests on a real API server', () => {
   });
 
   it.each(environmentNames)('accepts every object of %s in a server-side dry run (apply, field manager castle)', async (env) => {
-    const objects = render({ env, version, registry: '123456789012.dkr.ecr.eu-west-1.amazonaws.com', namespace, gitSha: '0a1b2c3' });
+    const objects = render({ env, version, registry: 'registry.example.com/castle-images', namespace, gitSha: '0a1b2c3' });
     const failures: string[] = [];
     const accepted: string[] = [];
     for (const object of objects) {
       try {
-        const result = await client.patch(object, undefined, 'All', 'castle', true, PatchStrategy.ServerSideApply);
+        const result = await client.patch(asModel(object), undefined, 'All', 'castle', true, PatchStrategy.ServerSideApply);
         expect(result.metadata?.name).toBe(object.metadata.name);
         accepted.push(name(object));
       } catch (error) {
@@ -60,7 +61,7 @@ describe('the rendered manifests on a real API server', () => {
     // refer to (admission rejects a pod whose ServiceAccount does not exist), then dry-run
     // one pod per Deployment: Pod Security enforcement judges pods, not Deployments.
     for (const object of objects.filter((o) => ['Namespace', 'ServiceAccount', 'ConfigMap'].includes(o.kind))) {
-      await client.patch(object, undefined, undefined, 'castle-test', true, PatchStrategy.ServerSideApply);
+      await client.patch(asModel(object), undefined, undefined, 'castle-test', true, PatchStrategy.ServerSideApply);
     }
     const failures: string[] = [];
     const deployments = objects.filter((o) => o.kind === 'Deployment') as Array<KubernetesObject & { spec: { template: { metadata: object; spec: object } } }>;

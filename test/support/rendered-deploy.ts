@@ -32,7 +32,7 @@ function withLoadedImage(object: KubernetesObject): KubernetesObject {
  * `allow-backend-ingress` would arrive without its `from` and let every pod in. Loading
  * it through `loadYaml` (JSON is YAML) maps the wire names to the model's.
  */
-function asModel(object: KubernetesObject): KubernetesObject {
+export function asModel(object: KubernetesObject): KubernetesObject {
   return loadYaml<KubernetesObject>(JSON.stringify(object));
 }
 

@@ -11,7 +11,7 @@ export interface RenderOptions {
   readonly env: string;
   /** Release version (semver), the image tag and the `app.kubernetes.io/version` label. */
   readonly version: string;
-  /** Image registry, e.g. `123456789012.dkr.ecr.eu-west-1.amazonaws.com`; empty or unset for images loaded into the cluster. */
+  /** Image registry, e.g. `registry.example.com/castle-images`; empty or unset for images loaded into the cluster. */
   readonly registry?: string;
   /** Namespace instead of the environment's. */
   readonly namespace?: string;

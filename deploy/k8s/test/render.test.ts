@@ -42,9 +42,9 @@ describe('render', () => {
         .map((d: KubernetesObject & Record<string, any>) => [d.spec.template.spec.containers[0].image, d.spec.template.spec.containers[0].imagePullPolicy]);
     expect(images({ env: 'local', version: '1.2.3' })).toEqual([['castle/backend:1.2.3', 'IfNotPresent'], ['castle/www:1.2.3', 'IfNotPresent']]);
     expect(images({ env: 'local', version: '1.2.3', registry: '' })).toEqual([['castle/backend:1.2.3', 'IfNotPresent'], ['castle/www:1.2.3', 'IfNotPresent']]);
-    expect(images({ env: 'production', version: '2.0.0-rc.1', registry: '123456789012.dkr.ecr.eu-west-1.amazonaws.com' })).toEqual([
-      ['123456789012.dkr.ecr.eu-west-1.amazonaws.com/castle/backend:2.0.0-rc.1', 'IfNotPresent'],
-      ['123456789012.dkr.ecr.eu-west-1.amazonaws.com/castle/www:2.0.0-rc.1', 'IfNotPresent'],
+    expect(images({ env: 'production', version: '2.0.0-rc.1', registry: 'registry.example.com/castle-images' })).toEqual([
+      ['registry.example.com/castle-images/castle/backend:2.0.0-rc.1', 'IfNotPresent'],
+      ['registry.example.com/castle-images/castle/www:2.0.0-rc.1', 'IfNotPresent'],
     ]);
   });
 
