@@ -40,7 +40,7 @@ interface StepResult {
 const neverReady = `require('node:http').createServer((q, s) => { s.statusCode = q.url === '/healthz' ? 200 : 503; s.end(); }).listen(8080); process.on('SIGTERM', () => process.exit(0));`;
 
 function dockerBuild(tag: string, dockerfile: string): void {
-  execFileSync('docker', ['build', '--quiet', '-t', tag, '-'], { input: dockerfile, stdio: ['pipe', 'ignore', 'inherit'] });
+  execFileSync('docker', ['build', '--quiet', '-t', tag, '-'], { input: dockerfile, stdio: ['pipe', 'ignore', 'pipe'] });
 }
 
 function prepareImages(): void {
@@ -65,7 +65,7 @@ function crictl(args: readonly string[]): string {
   const bin = globSync('/var/cache/castle/k8s-*/bin/crictl')[0];
   if (!bin) throw new Error('crictl of the hermetic cluster not found under /var/cache/castle/k8s-*/bin; is this the hermetic cluster?');
   const sock = join(process.env.CASTLE_K8S_RUN_DIR ?? '/run/castle-k8s', 'containerd.sock');
-  return execFileSync(bin, ['--runtime-endpoint', `unix://${sock}`, '--timeout', '30s', ...args], { encoding: 'utf8' });
+  return execFileSync(bin, ['--runtime-endpoint', `unix://${sock}`, '--timeout', '30s', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 /** SIGKILL the main process of the pod's first container, from the host, and return its restart count before. */
@@ -237,7 +237,7 @@ describe('castle deploys under a steady 50 requests/s on www', () => {
     const from = now();
     const before = sigkill(backendPod);
     const backendBack = await readyAgain(backendPod, before, 30_000);
-    await delay(Math.max(0, 20_000 - (now() - from)));
+    await delay(Math.max(0, 30_000 - (now() - from)));
     const backend = await measure('4a SIGKILL a backend container', from, now(), { note: `ready again after ${(backendBack / 1000).toFixed(1)} s` });
 
     // www: what the killed process held (queued behind its limiter, or in flight) is lost.
@@ -248,14 +248,14 @@ describe('castle deploys under a steady 50 requests/s on www', () => {
       .then((text) => Number(/^www_limiter_held_requests(?:\{[^}]*\})? (\d+)/m.exec(String(text))?.[1] ?? Number.NaN))
       .catch(() => Number.NaN);
     // Capacity 10 rps × 1 s of queue, plus the one in progress: what one www process can hold.
-    const heldNote = Number.isNaN(held) ? 'held unreadable; bound 10 rps × 1 s + 1 = 11' : `held ${held} just before`;
+    const heldNote = Number.isNaN(held) ? 'held unreadable (bound: 10 rps × 1 s + 1 = 11)' : `it held ${held} just before`;
     const wwwFrom = now();
     const wwwBefore = sigkill(wwwPod);
     const wwwBack = await readyAgain(wwwPod, wwwBefore, 30_000);
     await delay(Math.max(0, 10_000 - (now() - wwwFrom)));
     const www = await measure('4b SIGKILL a www container', wwwFrom, now(), { note: `${heldNote}; ready again after ${(wwwBack / 1000).toFixed(1)} s` });
 
-    expect(backend.sent).toBeGreaterThan(500);
+    expect(backend.sent).toBeGreaterThan(1_000);
     expect((backend.sent - backend.failed) / backend.sent).toBeGreaterThanOrEqual(0.999);
     expect(wwwBack).toBeLessThan(30_000);
     expect(www.sent).toBeGreaterThan(0);
@@ -317,7 +317,7 @@ describe('castle deploys under a steady 50 requests/s on www', () => {
 
     const elsewhere = await castle(['deploy', '--env', 'local', '--version', version, '--namespace', second, '--output', 'json']);
     expect(elsewhere.code, elsewhere.stderr).toBe(0);
-    results.push({ step: '7 deploy to a second namespace', sent: 0, failed: 0, shed: 0, rolloutMs: elsewhere.ms });
+    results.push({ step: '7 deploy to a second namespace', sent: 0, failed: 0, shed: 0, rolloutMs: elsewhere.ms, note: 'its load is in the next row' });
 
     await measure('7 diff, status, second namespace', rolledBack, now());
     await load?.stop();
