@@ -291,9 +291,9 @@ describe('castle deploys under a steady 50 requests/s on www', () => {
     diagnose();
     const from = now();
     const run = await deploy('1.3.0', '--verdict-window', '20', '--verdict-deployment', 'backend');
-    const step = await measure('6 erroring 1.3.0, verdict fail', from, now(), { rolloutMs: run.ms, note: 'client errors while 1 of 3 backend pods erred' });
+    const step = await measure('6 erroring 1.3.0, verdict fail', from, now(), { rolloutMs: run.ms, note: 'client errors while 1 of 4 backend pods erred' });
     expect(run.code, run.stderr).toBe(1);
-    expect(run.stderr).toMatch(/window of 20 s over 1 new and 2 old pods/);
+    expect(run.stderr).toMatch(/window of 20 s over 1 new and 3 old pods/);
     expect(run.stderr).toMatch(/✗ Verdict on Deployment\/backend[\s\S]*rollout verdict fail/);
     expect(step.sent).toBeGreaterThan(0);
   });

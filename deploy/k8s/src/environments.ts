@@ -41,13 +41,12 @@ const local: Environment = {
     // 1 s queue absorbs Poisson bursts (7 at 71% shed 4.4% with 250 ms, 0% with 1000).
     replicas: 8,
     resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } },
-    // Two retries, 100 ms apart at first: a backend killed mid-request has closed its pooled
-    // connections by the time the retry picks one (with 1 retry after 20 ms, 3 of ~1000 failed).
-    config: { WWW_LOG_LEVEL: 'info', WWW_MAX_WAIT_MS: '1000', WWW_BACKEND_RETRIES: '2', WWW_BACKEND_RETRY_DELAY_MS: '100' },
+    config: { WWW_LOG_LEVEL: 'info', WWW_MAX_WAIT_MS: '1000' },
   },
   backend: {
-    // Two, so deleting or killing one pod leaves another serving while it is replaced.
-    replicas: 2,
+    // Three, so a pod deleted or killed leaves two serving, and a retry that opens a new
+    // connection before the dead pod leaves the endpoints hits it one time in three, not two.
+    replicas: 3,
     resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } },
     // No injected failures (the default is 2%): a deploy's effect on errors must stand out.
     config: { BACKEND_LOG_LEVEL: 'info', BACKEND_ERROR_RATE: '0' },

@@ -78,7 +78,7 @@ describe('render', () => {
     expect(replicas('production', 'www')).not.toHaveProperty('replicas');
     expect(replicas('production', 'backend').replicas).toBe(3);
     expect(replicas('local', 'www').replicas).toBe(8);
-    expect(replicas('local', 'backend').replicas).toBe(2);
+    expect(replicas('local', 'backend').replicas).toBe(3);
   });
 
   it('points www at the backend Service by its short name and labels the regional Namespace', () => {
