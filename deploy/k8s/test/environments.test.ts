@@ -14,8 +14,8 @@ describe('the environments', () => {
     expect(validateEnvironment(name, environments[name as keyof typeof environments])).toEqual([]);
   });
 
-  it('run 2 www and 1 backend replicas locally, 3 and 2 in staging, and autoscale www from 3 in production', () => {
-    expect([environments.local.www.replicas, environments.local.backend.replicas]).toEqual([2, 1]);
+  it('run 8 www and 3 backend replicas locally, 3 and 2 in staging, and autoscale www from 3 in production', () => {
+    expect([environments.local.www.replicas, environments.local.backend.replicas]).toEqual([8, 3]);
     expect([environments.staging.www.replicas, environments.staging.backend.replicas]).toEqual([3, 2]);
     for (const env of [environments.production, environments['production-us-east-1'], environments['production-eu-west-1']]) {
       expect(env.www.autoscaling).toEqual({ minReplicas: 3, maxReplicas: 20 });

@@ -77,8 +77,8 @@ describe('render', () => {
     const replicas = (env: string, tier: string) => only(render({ env, version: '1.2.3' }), 'Deployment', tier).spec;
     expect(replicas('production', 'www')).not.toHaveProperty('replicas');
     expect(replicas('production', 'backend').replicas).toBe(3);
-    expect(replicas('local', 'www').replicas).toBe(2);
-    expect(replicas('local', 'backend').replicas).toBe(1);
+    expect(replicas('local', 'www').replicas).toBe(8);
+    expect(replicas('local', 'backend').replicas).toBe(3);
   });
 
   it('points www at the backend Service by its short name and labels the regional Namespace', () => {
