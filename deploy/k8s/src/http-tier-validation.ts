@@ -1,5 +1,5 @@
 import { checkDnsLabel, checkInteger, checkQuantity, show } from './checks.js';
-import type { HttpTierProps, defaultProps } from './http-tier.js';
+import type { HttpTierProps, defaultProps } from './http-tier-props.js';
 
 /**
  * Every problem of an {@link HttpTier}'s props, each naming the prop and the value.
