@@ -33,7 +33,9 @@ function requestRecorder(metrics: HttpMetrics) {
  * the client pipelines (rare), so the common case costs a property store and a load.
  */
 const inProgress = Symbol('castle.inProgress');
-type TrackedSocket = Socket & { [inProgress]?: FastifyReply | FastifyReply[] | undefined };
+/** `performance.now()` past which the connection is closed after its next response. */
+const closeAfter = Symbol('castle.closeAfter');
+type TrackedSocket = Socket & { [inProgress]?: FastifyReply | FastifyReply[] | undefined; [closeAfter]?: number };
 
 function track(socket: TrackedSocket, reply: FastifyReply): void {
   const pending = socket[inProgress];
@@ -75,18 +77,26 @@ export class RequestObserver extends LogController {
   readonly #lifecycle: Lifecycle;
   readonly #record: ReturnType<typeof requestRecorder>;
   readonly #access: AccessLogWriter;
+  readonly #maxConnectionAgeMs: number;
 
-  constructor(logger: Logger, metrics: HttpMetrics, lifecycle: Lifecycle) {
+  /**
+   * @param maxConnectionAgeMs after this long a keep-alive connection is closed after its
+   *   next response, so a client behind a Service's connection-level balancing reconnects and
+   *   reaches new replicas (after a rollout or a scale-up) within that time; 0 never.
+   */
+  constructor(logger: Logger, metrics: HttpMetrics, lifecycle: Lifecycle, maxConnectionAgeMs = 0) {
     super({ requestIdLogLabel: 'req_id' });
     this.#logger = logger;
     this.#metrics = metrics;
     this.#lifecycle = lifecycle;
     this.#record = requestRecorder(metrics);
     this.#access = accessLogWriter(logger);
+    this.#maxConnectionAgeMs = maxConnectionAgeMs;
   }
 
   /** Called for every new connection: reports its unanswered requests when it closes. */
   watch(socket: TrackedSocket): void {
+    socket[closeAfter] = this.#maxConnectionAgeMs > 0 ? performance.now() + this.#maxConnectionAgeMs : Number.POSITIVE_INFINITY;
     socket.once('close', () => {
       const pending = socket[inProgress];
       socket[inProgress] = undefined;
@@ -99,14 +109,15 @@ export class RequestObserver extends LogController {
     this.#metrics.inFlight.count += 1;
     track(request.raw.socket, reply);
     reply.raw.on('finish', () => this.#finished(reply));
-    reply.receivedAt = performance.now();
+    const receivedAt = (reply.receivedAt = performance.now());
     request.log = this.#logger;
     reply.log = this.#logger;
     request.trace = continueTrace(request.headers.traceparent);
     void reply.header('x-request-id', request.id);
     addCommonHeaders(reply);
-    // While draining, tell keep-alive clients to reconnect, so they move to another instance.
-    if (this.#lifecycle.draining) void reply.header('connection', 'close');
+    // While draining, or once the connection is old, tell the keep-alive client to reconnect:
+    // it then moves to another instance, or gets its share of new ones.
+    if (this.#lifecycle.draining || receivedAt > ((request.raw.socket as TrackedSocket)[closeAfter] ?? Number.POSITIVE_INFINITY)) void reply.header('connection', 'close');
   }
 
   /** Reported by the `finish` listener instead (Fastify calls this only when a plugin adds onResponse hooks). */

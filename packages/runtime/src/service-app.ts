@@ -32,6 +32,8 @@ export interface HttpEdgeConfig {
   readonly requestTimeoutMs: number;
   readonly headersTimeoutMs: number;
   readonly keepAliveTimeoutMs: number;
+  /** Closes a keep-alive connection after its first response past this age; 0 never. */
+  readonly maxConnectionAgeMs: number;
   readonly maxHeaderBytes: number;
 }
 
@@ -53,7 +55,7 @@ export interface ServiceAppOptions {
  */
 export function createServiceApp(options: ServiceAppOptions): FastifyInstance {
   const { config, logger, metrics, lifecycle } = options;
-  const observer = new RequestObserver(logger, metrics, lifecycle);
+  const observer = new RequestObserver(logger, metrics, lifecycle, config.maxConnectionAgeMs);
   const app = Fastify({
     // No logger of Fastify's own: RequestObserver gives every request the service logger
     // (the completion line names the request id itself; a pino child per request would cost

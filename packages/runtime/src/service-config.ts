@@ -52,6 +52,11 @@ export function serviceConfigSpec(prefix: string, defaults: { readonly port: num
       min: 100,
       description: 'How long an idle keep-alive connection stays open; keep it above the idle timeout of the load balancer in front (AWS ALB: 60 s).',
     }),
+    maxConnectionAgeMs: milliseconds(`${prefix}_MAX_CONNECTION_AGE_MS`, {
+      default: 10_000,
+      description:
+        'After this long, a keep-alive connection is closed after its next response (`Connection: close`), so clients reconnect and new replicas get their share of traffic within that time; 0 keeps connections for as long as they are used.',
+    }),
     maxHeaderBytes: integer(`${prefix}_MAX_HEADER_BYTES`, {
       default: 16_384,
       min: 1_024,

@@ -1,5 +1,7 @@
 import type { AddressInfo } from 'node:net';
+import { once } from 'node:events';
 import { connect } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -100,6 +102,29 @@ describe('the HTTP edge', () => {
     expect((await app.inject('/hello')).headers.connection).not.toBe('close');
     lifecycle.startDraining();
     expect((await app.inject('/hello')).headers.connection).toBe('close');
+  });
+
+  it('closes a keep-alive connection after its first response past the maximum age, so clients rebalance', async () => {
+    const { app } = demoApp({ maxConnectionAgeMs: 100 });
+    onTestFinished(() => app.close());
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const socket = connect((app.server.address() as AddressInfo).port, '127.0.0.1');
+    onTestFinished(() => void socket.destroy());
+    let received = '';
+    socket.setEncoding('utf8').on('data', (chunk: string) => (received += chunk));
+    const ended = once(socket, 'end');
+    const response = async (n: number) => {
+      await expect.poll(() => received.split('\r\n\r\nhi').length - 1).toBe(n);
+      return received.split(/(?=HTTP\/1\.1 )/)[n - 1]?.toLowerCase() ?? '';
+    };
+    const opened = performance.now();
+    socket.write('GET /hello HTTP/1.1\r\nhost: x\r\n\r\n');
+    expect(await response(1)).toContain('connection: keep-alive');
+    // The age is the condition under test: let it pass.
+    await delay(Math.max(0, 120 - (performance.now() - opened)));
+    socket.write('GET /hello HTTP/1.1\r\nhost: x\r\n\r\n');
+    expect(await response(2)).toContain('connection: close');
+    await ended;
   });
 
   it('serves build metadata on /version', async () => {
