@@ -17,40 +17,6 @@ k8s_ldflags() {
   printf '%s' "$flags"
 }
 
-# module_hash DIR EXTRA: identifies the build inputs of one Go module by the contents of
-# its files, never by their path, so moving the repository or this folder keeps the cache.
-# (That is also why the go.mod files keep their module names: a new name is a new hash.)
-module_hash() {
-  (cd "$1" && cat go.mod go.sum ./*.go && printf '%s' "$2") | sha256sum | cut -c1-16
-}
-
-# go_build MODULE_DIR STAMP LDFLAGS "OUT=PKG"...: build into BIN_DIR unless the stamp matches
-go_build() {
-  local dir=$1 stamp_name=$2 ldflags=$3
-  shift 3
-  local stamp="$BIN_DIR/.stamp-$stamp_name" hash spec out pkg absent=0
-  hash=$(module_hash "$dir" "$ldflags")
-  for spec in "$@"; do [[ -x $BIN_DIR/${spec%%=*} ]] || absent=1; done
-  if [[ ${CASTLE_REBUILD:-0} != 1 && $absent == 0 && -f $stamp && $(cat "$stamp") == "$hash" ]]; then
-    ok "$stamp_name: cached"
-    return 0
-  fi
-  local tmp started
-  tmp=$(mktemp -d "$CACHE_DIR/.build-XXXXXX")
-  started=$(now_s)
-  step "$stamp_name: compiling ${*%%=*} (cold builds take minutes on 2 cores)"
-  for spec in "$@"; do
-    out=${spec%%=*} pkg=${spec#*=}
-    (cd "$dir" && CGO_ENABLED=0 GOFLAGS=-buildvcs=false nice -n 10 \
-      go build -trimpath -ldflags "$ldflags" -o "$tmp/$out" "$pkg") \
-      || { rm -rf "$tmp"; fail "$stamp_name: go build $pkg failed (see the compiler output above)"; }
-  done
-  for spec in "$@"; do mv -f "$tmp/${spec%%=*}" "$BIN_DIR/"; done
-  rm -rf "$tmp"
-  echo "$hash" >"$stamp"
-  ok "$stamp_name: built in $(($(now_s) - started))s"
-}
-
 build_go_binaries() {
   local m=k8s.io/kubernetes/cmd
   go_build "$CLUSTER_DIR/k8s" kubernetes "$(k8s_ldflags)" \
@@ -81,11 +47,6 @@ build_pause() {
   strip "$BIN_DIR/pause"
   echo "$hash" >"$stamp"
   ok "pause: built (static C binary)"
-}
-
-# image_once REF TAR USER BINARY: (re)write TAR only when BINARY is newer
-image_once() {
-  [[ -f $2 && $2 -nt $4 && ${CASTLE_REBUILD:-0} != 1 ]] || image_tar "$@"
 }
 
 build_images() {

@@ -133,15 +133,6 @@ wait_node_ready() {
   ok "node $NODE_NAME: Ready"
 }
 
-# import_image TAR REF: load one of our image tars into containerd's k8s.io namespace
-import_image() {
-  local tar=$1 ref=$2
-  ctr_ images ls -q 2>/dev/null | grep -xF "$ref" >/dev/null && return 0
-  ctr_ images import "$tar" >/dev/null || fail "ctr images import $tar failed"
-  ctr_ images ls -q | grep -xF "$ref" >/dev/null || fail "importing $tar did not create image $ref"
-  ok "image $ref imported"
-}
-
 import_system_images() {
   import_image "$IMAGE_DIR/pause.tar" "$PAUSE_IMAGE"
   import_image "$IMAGE_DIR/coredns.tar" "$COREDNS_IMAGE"
