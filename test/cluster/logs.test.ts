@@ -1,0 +1,98 @@
+import { randomBytes } from 'node:crypto';
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { closeServiceUrls, createTestNamespace, deleteNamespace, dumpDiagnostics, loadKubeConfig, serviceUrl } from '../support/cluster.js';
+import { deployRenderedLocal, RFC850 } from '../support/rendered-deploy.js';
+import { LOGS_NAMESPACE, logsqlString, queryLogs, victoriaLogsUrl, type StoredLine } from '../support/victorialogs.js';
+
+// Needs the logs add-on (npm run cluster:addons -- logs): the collector DaemonSet tails every
+// pod's log file on the node and ships the lines to VictoriaLogs, which this test reads.
+describe('log aggregation: one request followed across both tiers in the log store', () => {
+  let kc: KubeConfig;
+  let namespace: string;
+  let logs: string;
+  let www: string;
+  let pods: Record<'www' | 'backend', string[]>;
+
+  beforeAll(async () => {
+    kc = loadKubeConfig();
+    logs = await victoriaLogsUrl(kc);
+    namespace = await createTestNamespace('castle-logs', kc);
+    await deployRenderedLocal(kc, namespace);
+    www = await serviceUrl(namespace, 'www', 80, kc);
+    const list = await kc.makeApiClient(CoreV1Api).listNamespacedPod({ namespace });
+    const names = (tier: string) =>
+      list.items.filter((p) => p.metadata?.labels?.['app.kubernetes.io/name'] === tier).map((p) => p.metadata?.name ?? '');
+    pods = { www: names('www'), backend: names('backend') };
+  });
+
+  afterAll(async () => {
+    await closeServiceUrls();
+    if (namespace) await deleteNamespace(namespace, { kc });
+  });
+
+  it("finds www's and the backend's lines of one request by its request id, with service, version, pod and the same trace id", async () => {
+    onTestFailed(async () => {
+      await dumpDiagnostics(namespace, kc);
+      await dumpDiagnostics(LOGS_NAMESPACE, kc);
+      const stored = await queryLogs(logs, `k8s.namespace.name:=${logsqlString(namespace)}`, 20).catch((e: unknown) => [String(e)]);
+      console.error(`===== what VictoriaLogs holds for ${namespace} (up to 20 lines) =====\n${stored.map((l) => JSON.stringify(l)).join('\n')}`);
+    });
+    const requestId = `logs-test-${randomBytes(8).toString('hex')}`;
+    const traceId = randomBytes(16).toString('hex');
+    // The Service answers a moment after the rollout: retry the first request for a few seconds.
+    let status = 0;
+    let answer = '';
+    await expect
+      .poll(
+        async () => {
+          const res = await request(`${www}/`, {
+            headers: { 'x-request-id': requestId, traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` },
+          }).catch(() => undefined);
+          if (res) {
+            status = res.statusCode;
+            answer = await res.body.text();
+          }
+          return status;
+        },
+        { timeout: 15_000, interval: 500 },
+      )
+      .toBe(200);
+    expect(answer).toMatch(RFC850);
+
+    const query = `k8s.namespace.name:=${logsqlString(namespace)} req_id:=${logsqlString(requestId)} _msg:="request completed"`;
+    let lines: StoredLine[] = [];
+    await expect
+      .poll(
+        async () => {
+          lines = await queryLogs(logs, query);
+          return lines.map((l) => l.service).sort();
+        },
+        { timeout: 45_000, interval: 500 },
+      )
+      .toEqual(['backend', 'www']);
+
+    const front = lines.find((l) => l.service === 'www') as StoredLine;
+    const back = lines.find((l) => l.service === 'backend') as StoredLine;
+    const { version } = (await (await request(`${www}/version`)).body.json()) as { version: string };
+    for (const [line, tier] of [[front, 'www'], [back, 'backend']] as const) {
+      expect(line).toMatchObject({
+        req_id: requestId,
+        trace_id: traceId,
+        'k8s.namespace.name': namespace,
+        'k8s.container.name': tier,
+        severity_text: 'info',
+        method: 'GET',
+        path: '/',
+        status: '200',
+      });
+      expect(line.version).toBe(version);
+      // The pod the service names itself (POD_NAME, from the downward API) is the pod whose log file the line came from.
+      expect(pods[tier]).toContain(line.pod);
+      expect(line.pod).toBe(line['k8s.pod.name']);
+    }
+    expect(front.upstream).toBe('ok');
+    expect(back.trace_id).toBe(front.trace_id);
+  });
+});
