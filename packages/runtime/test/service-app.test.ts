@@ -211,7 +211,9 @@ describe('the HTTP edge', () => {
     });
     await app.listen({ port: 0, host: '127.0.0.1' });
     const { port } = app.server.address() as AddressInfo;
-    const client = connect(port, '127.0.0.1', () => client.write('GET /broken HTTP/1.1\r\nhost: x\r\n\r\n'));
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const head = `GET /broken HTTP/1.1\r\nhost: x\r\nx-request-id: req-broken\r\ntraceparent: ${traceparent}\r\n\r\n`;
+    const client = connect(port, '127.0.0.1', () => client.write(head));
     let received = '';
     client.setEncoding('utf8').on('data', (chunk: string) => (received += chunk));
     await new Promise((resolve) => client.on('close', resolve));
@@ -224,7 +226,8 @@ describe('the HTTP edge', () => {
     expect(aborted[0]).toMatchObject({ method: 'GET', path: '/broken', status: 499 });
     const warned = logs.withMessage('response terminated with an error with headers already sent');
     expect(warned).toHaveLength(1);
-    expect(warned[0]).toMatchObject({ level: 'warn', err: { message: 'disk gone' } });
+    expect(warned[0]).toMatchObject({ level: 'warn', err: { message: 'disk gone' }, req_id: 'req-broken', trace_id: '4bf92f3577b34da6a3ce929d0e0e4736' });
+    expect(aborted[0]).toMatchObject({ req_id: 'req-broken', trace_id: '4bf92f3577b34da6a3ce929d0e0e4736' });
   });
 
   it('reports every unanswered request of a pipelining client that went away', async () => {
