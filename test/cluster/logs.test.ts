@@ -102,4 +102,25 @@ describe('log aggregation: one request followed across both tiers in the log sto
     expect(front.upstream).toBe('ok');
     expect(back.trace_id).toBe(front.trace_id);
   });
+
+  it("holds every pod's start-up line, from its first line on, naming service, version and the pod itself", async () => {
+    const query = `k8s.namespace.name:=${logsqlString(namespace)} _msg:="ready"`;
+    let lines: StoredLine[] = [];
+    const all = [...pods.www, ...pods.backend].sort();
+    await expect
+      .poll(
+        async () => {
+          lines = await queryLogs(logs, query);
+          return lines.map((l) => l['k8s.pod.name']).sort();
+        },
+        { timeout: 30_000, interval: 500 },
+      )
+      .toEqual(all);
+    for (const line of lines) {
+      expect(line.pod).toBe(line['k8s.pod.name']);
+      expect(line.service).toBe(line['k8s.container.name']);
+      expect(line.version).toMatch(/\S/);
+      expect(line.req_id).toBeUndefined();
+    }
+  });
 });
