@@ -7,8 +7,6 @@
 readonly LOGS_OTELCOL_VERSION=v0.165.0
 readonly LOGS_VICTORIALOGS_VERSION=v1.52.1
 readonly LOGS_NAMESPACE=logging
-readonly LOGS_COLLECTOR_IMAGE="castle.local/otelcol-castle:$LOGS_OTELCOL_VERSION"
-readonly LOGS_VICTORIALOGS_IMAGE="castle.local/victoria-logs:$LOGS_VICTORIALOGS_VERSION"
 LOGS_DIR="$CLUSTER_DIR/logs"
 # The collector's configuration is the one shipped to users, unchanged.
 LOGS_COLLECTOR_CONFIG="$CLUSTER_DIR/../deploy/logging/collector.yaml"
@@ -37,6 +35,17 @@ build_collector() {
   ok "otelcol-castle: built in $(($(now_s) - started))s"
 }
 
+# logs_image BINARY VERSION: the image of a binary of the binary cache,
+# castle.local/BINARY:VERSION-<its build stamp>, so that a rebuilt binary is a new image
+# (import_image keeps an image whose name it already has) and its pods roll.
+logs_image() {
+  [[ -f $BIN_DIR/.stamp-$1 ]] || fail "$1 has not been built (no $BIN_DIR/.stamp-$1)"
+  printf 'castle.local/%s:%s-%s' "$1" "$2" "$(cut -c1-8 "$BIN_DIR/.stamp-$1")"
+}
+
+# logs_image_tar REF: where the image tar of REF lives
+logs_image_tar() { local name=${1#castle.local/}; printf '%s/%s.tar' "$IMAGE_DIR" "${name/:/-}"; }
+
 addon_build() {
   mkdir -p "$BIN_DIR" "$IMAGE_DIR"
   go_build "$LOGS_DIR/builder" otelcol-builder "-s -w" otelcol-builder=go.opentelemetry.io/collector/cmd/builder
@@ -44,9 +53,12 @@ addon_build() {
   go_build "$LOGS_DIR/victorialogs" victoria-logs \
     "-s -w -X github.com/VictoriaMetrics/VictoriaMetrics/lib/buildinfo.Version=victoria-logs-$LOGS_VICTORIALOGS_VERSION" \
     victoria-logs=github.com/VictoriaMetrics/VictoriaLogs/app/victoria-logs
+  local collector victorialogs
+  collector=$(logs_image otelcol-castle "$LOGS_OTELCOL_VERSION")
+  victorialogs=$(logs_image victoria-logs "$LOGS_VICTORIALOGS_VERSION")
   # The collector runs as root: the kubelet's pod log files are root's, mode 0640.
-  image_once "$LOGS_COLLECTOR_IMAGE" "$IMAGE_DIR/otelcol-castle.tar" 0:0 "$BIN_DIR/otelcol-castle"
-  image_once "$LOGS_VICTORIALOGS_IMAGE" "$IMAGE_DIR/victoria-logs.tar" 65534:65534 "$BIN_DIR/victoria-logs"
+  image_once "$collector" "$(logs_image_tar "$collector")" 0:0 "$BIN_DIR/otelcol-castle"
+  image_once "$victorialogs" "$(logs_image_tar "$victorialogs")" 65534:65534 "$BIN_DIR/victoria-logs"
 }
 
 # logs_apply FILE [CONFIG_SHA]: fill in @VARS@ and apply a manifest of manifests/logs with server-side apply
@@ -71,8 +83,10 @@ logs_wait_rollout() {
 
 addon_install() {
   [[ -f $LOGS_COLLECTOR_CONFIG ]] || fail "the collector's configuration $LOGS_COLLECTOR_CONFIG is missing"
-  import_image "$IMAGE_DIR/otelcol-castle.tar" "$LOGS_COLLECTOR_IMAGE"
-  import_image "$IMAGE_DIR/victoria-logs.tar" "$LOGS_VICTORIALOGS_IMAGE"
+  LOGS_COLLECTOR_IMAGE=$(logs_image otelcol-castle "$LOGS_OTELCOL_VERSION")
+  LOGS_VICTORIALOGS_IMAGE=$(logs_image victoria-logs "$LOGS_VICTORIALOGS_VERSION")
+  import_image "$(logs_image_tar "$LOGS_COLLECTOR_IMAGE")" "$LOGS_COLLECTOR_IMAGE"
+  import_image "$(logs_image_tar "$LOGS_VICTORIALOGS_IMAGE")" "$LOGS_VICTORIALOGS_IMAGE"
   logs_apply namespace.yaml
   # The shipped configuration, checked by the collector itself before it reaches the cluster.
   "$BIN_DIR/otelcol-castle" validate --config="$LOGS_COLLECTOR_CONFIG" >/dev/null 2>&1 || {
