@@ -24,8 +24,10 @@ describe('request id and trace context across the tiers', () => {
     expect(answer.status).toBe(200);
     expect(answer.headers?.['x-request-id']).toBe('abc-123');
     const [front, back] = await Promise.all([completion(www, 'abc-123'), completion(backend, 'abc-123')]);
-    expect(front).toMatchObject({ trace_id: traceId, status: 200, upstream: 'ok', method: 'GET' });
-    expect(back).toMatchObject({ trace_id: traceId, status: 200, method: 'GET' });
+    expect(front).toMatchObject({ trace_id: traceId, status: 200, upstream: 'ok', method: 'GET', service: 'www', pod: 'www-e2e' });
+    expect(back).toMatchObject({ trace_id: traceId, status: 200, method: 'GET', service: 'backend', pod: 'backend-e2e' });
+    expect(front.version).toEqual(expect.any(String));
+    expect(back.version).toEqual(expect.any(String));
   });
 
   it('without incoming ids www makes fresh ones and still hands the same ones to the backend', async () => {

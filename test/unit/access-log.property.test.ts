@@ -82,7 +82,7 @@ describe('accessLogWriter', () => {
       time: '2026-11-27T06:41:14.123Z',
       service: 'demo',
       version: '1.2.3',
-      instance: 'demo-0',
+      pod: 'demo-0',
       component: 'edge',
       req_id: 'r',
       method: 'GET',

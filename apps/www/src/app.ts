@@ -1,7 +1,7 @@
 import { childTraceparent, createService, HttpError, type ServiceDeps, type ServiceParts } from '@castle/runtime';
 import accepts from 'accepts';
 import type { FastifyRequest } from 'fastify';
-import { BackendClient, BackendError } from './backend-client.js';
+import { BackendClient, BackendError, type CallContext } from './backend-client.js';
 import type { WwwConfig } from './config.js';
 import { CapacityLimiter, type ShedReason } from './limiter.js';
 import { createWwwMetrics } from './metrics.js';
@@ -10,8 +10,8 @@ import { renderPage } from './page.js';
 
 /** What www takes from outside, so tests can fix identity, output and the crash. */
 export interface WwwDeps extends ServiceDeps {
-  /** What WWW_CRASH_ON_BACKEND_ERROR does; exits the process with status 1 by default. */
-  readonly crash?: () => void;
+  /** What WWW_CRASH_ON_BACKEND_ERROR does, given the call that saw `ERROR`; exits the process with status 1 by default. */
+  readonly crash?: (context: CallContext) => void;
 }
 
 const shedMessages: Record<ShedReason, string> = {
@@ -55,8 +55,12 @@ export function buildWww(config: WwwConfig, deps: WwwDeps = {}): ServiceParts {
   });
   const crash =
     deps.crash ??
-    (() => {
-      logger.fatal('backend answered ERROR and WWW_CRASH_ON_BACKEND_ERROR is set: exiting');
+    ((context: CallContext) => {
+      // The trace id is the second field of the traceparent this call sent (`00-<trace id>-...`).
+      logger.fatal(
+        { req_id: context.requestId, trace_id: context.traceparent.slice(3, 35) },
+        'backend answered ERROR and WWW_CRASH_ON_BACKEND_ERROR is set: exiting',
+      );
       process.exit(1);
     });
   let client: BackendClient | undefined = undefined;

@@ -53,8 +53,8 @@ export interface BackendClientOptions {
   readonly onTry?: (outcome: TryOutcome, seconds: number) => void;
   /** Called before each retry. */
   readonly onRetry?: () => void;
-  /** Called when the backend answers `ERROR`, whatever the status (the original's crash hook). */
-  readonly onErrorBody?: () => void;
+  /** Called when the backend answers `ERROR`, whatever the status (the original's crash hook), with the call's identity. */
+  readonly onErrorBody?: (context: CallContext) => void;
 }
 
 /** Headers that carry the request's identity to the backend. */
@@ -236,7 +236,7 @@ export class BackendClient {
         );
       });
       const { status, body } = res;
-      if (body === 'ERROR') this.#options.onErrorBody?.();
+      if (body === 'ERROR') this.#options.onErrorBody?.(context);
       if (status !== 200) {
         throw new BackendError('error_status', `backend answered ${status}`, { status });
       }

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LogCapture } from '../../../test/support/log-capture.js';
 import { buildWww } from '../src/app.js';
+import type { CallContext } from '../src/backend-client.js';
 import { loadWwwConfig } from '../src/config.js';
 import { StubBackend, type Behaviour } from './stub-backend.js';
 
@@ -12,7 +13,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0)) await c();
 });
 
-async function www(script: Behaviour[], env: NodeJS.ProcessEnv = {}, crash?: () => void) {
+async function www(script: Behaviour[], env: NodeJS.ProcessEnv = {}, crash?: (context: CallContext) => void) {
   const stub = await StubBackend.start(script);
   const logs = new LogCapture();
   const config = loadWwwConfig({ WWW_BACKEND_URL: stub.url, WWW_CAPACITY_RPS: '0', WWW_BACKEND_RETRY_DELAY_MS: '1', ...env });
@@ -87,14 +88,17 @@ describe('www GET /', () => {
     expect(metrics).toContain('www_capacity_requests_per_second 1');
   });
 
-  it('calls the crash hook on a backend ERROR only when WWW_CRASH_ON_BACKEND_ERROR is set', async () => {
-    let crashes = 0;
-    const off = await www(['error500', 'time'], {}, () => crashes++);
+  it('calls the crash hook on a backend ERROR only when WWW_CRASH_ON_BACKEND_ERROR is set, naming the request and its trace', async () => {
+    const crashes: CallContext[] = [];
+    const off = await www(['error500', 'time'], {}, (context) => crashes.push(context));
     expect((await get(off.app)).statusCode).toBe(200);
-    expect(crashes).toBe(0);
-    const on = await www(['error500', 'time'], { WWW_CRASH_ON_BACKEND_ERROR: 'true' }, () => crashes++);
-    await get(on.app);
-    expect(crashes).toBe(1);
+    expect(crashes).toHaveLength(0);
+    const on = await www(['error500', 'time'], { WWW_CRASH_ON_BACKEND_ERROR: 'true' }, (context) => crashes.push(context));
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    await on.app.inject({ url: '/', headers: { 'x-request-id': 'req-9', traceparent: `00-${traceId}-00f067aa0ba902b7-01` } });
+    expect(crashes).toHaveLength(1);
+    expect(crashes[0]?.requestId).toBe('req-9');
+    expect(crashes[0]?.traceparent).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
   });
 
   it('logs the upstream outcome on the completion line and counts backend calls, tries and retries', async () => {

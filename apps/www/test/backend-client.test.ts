@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { BackendClient, BackendError, type BackendClientOptions, type TryOutcome } from '../src/backend-client.js';
+import { BackendClient, BackendError, type BackendClientOptions, type CallContext, type TryOutcome } from '../src/backend-client.js';
 import { StubBackend, type Behaviour } from './stub-backend.js';
 
 const ctx = { requestId: 'r-1', traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' };
@@ -144,10 +144,10 @@ describe('BackendClient', () => {
     expect(retries()).toBe(afterOpen);
   });
 
-  it('tells the crash hook about every ERROR body', async () => {
-    let calls = 0;
-    const { client } = await setup(['error200', 'error500', 'time'], { onErrorBody: () => calls++ });
+  it('tells the crash hook about every ERROR body, with the call it belongs to', async () => {
+    const calls: CallContext[] = [];
+    const { client } = await setup(['error200', 'error500', 'time'], { onErrorBody: (context) => calls.push(context) });
     await failure(client.get(ctx));
-    expect(calls).toBe(2);
+    expect(calls).toEqual([ctx, ctx]);
   });
 });

@@ -113,6 +113,8 @@ export class HttpTier extends Construct {
                   { name: 'metrics', containerPort: p.metricsPort, protocol: 'TCP' },
                 ],
                 envFrom: [{ configMapRef: { name: configName } }],
+                // The pod's own name (downward API): the `pod` field of every log line and the instance on /version.
+                env: [{ name: 'POD_NAME', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.name' } } }],
                 resources: {
                   requests: { cpu: q(p.resources.requests.cpu), memory: q(p.resources.requests.memory) },
                   limits: { cpu: q(p.resources.limits.cpu), memory: q(p.resources.limits.memory) },

@@ -51,6 +51,12 @@ describe('HttpTier', () => {
     expect(only(tier(), 'ServiceAccount').automountServiceAccountToken).toBe(false);
   });
 
+  it("gives the container its pod's name as POD_NAME through the downward API, beside the ConfigMap", () => {
+    const c = only(tier(), 'Deployment').spec.template.spec.containers[0];
+    expect(c.env).toEqual([{ name: 'POD_NAME', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.name' } } }]);
+    expect(c.envFrom).toEqual([{ configMapRef: { name: 'www-config' } }]);
+  });
+
   it('sets requests and limits for CPU and memory, defaulted and overridable', () => {
     expect(only(tier(), 'Deployment').spec.template.spec.containers[0].resources).toEqual({
       requests: { cpu: '50m', memory: '64Mi' },

@@ -21,13 +21,13 @@ export function loggerOutput(logger: Logger): LoggerOutput | undefined {
 
 /**
  * The one logger factory: JSON lines with an ISO time, the level as a word, and the
- * service, version and instance on every line. Writes to stdout unless a stream is given.
+ * service, version and pod (the instance name) on every line. Writes to stdout unless a stream is given.
  */
 export function createLogger(info: BuildInfo, level: LogLevel, destination?: DestinationStream): Logger {
   const time = isoTimeField();
   const options = {
     level,
-    base: { service: info.service, version: info.version, instance: info.instance },
+    base: { service: info.service, version: info.version, pod: info.instance },
     timestamp: time,
     formatters: { level: (label: string) => ({ level: label }) },
   };

@@ -6,7 +6,7 @@ import type { Lifecycle } from './lifecycle.js';
 import type { Logger } from './logger.js';
 import { addCommonHeaders } from './response-headers.js';
 import type { HttpMetrics } from './metrics.js';
-import { continueTrace } from './trace.js';
+import { continueTrace, type TraceContext } from './trace.js';
 
 /** Binds each (route, method, status) series once: a request then costs three map lookups and two additions. */
 function requestRecorder(metrics: HttpMetrics) {
@@ -56,6 +56,11 @@ function untrack(socket: TrackedSocket, reply: FastifyReply): boolean {
   if (i < 0) return false;
   pending.splice(i, 1);
   return true;
+}
+
+/** The fields that tie a line to its request: the request id and the trace id. */
+function requestIds(request: FastifyRequest): { req_id: string; trace_id: string | undefined } {
+  return { req_id: request.id, trace_id: (request.trace as TraceContext | null)?.traceId };
 }
 
 /**
@@ -142,6 +147,22 @@ export class RequestObserver extends LogController {
       trace_id: request.trace.traceId,
     };
     this.#access(fields, reply.logFields, msg);
+  }
+
+  // Fastify's reports of a response that failed while being written: said with the service
+  // logger, naming the request and its trace like the completion line (rare paths, so the
+  // small object per report costs nothing that matters).
+  override streamError(error: Error & { code?: string }, request: FastifyRequest): void {
+    if (error.code === 'ERR_STREAM_PREMATURE_CLOSE') this.#logger.info(requestIds(request), 'stream closed prematurely');
+    else this.#logger.warn({ ...requestIds(request), err: error }, 'response terminated with an error with headers already sent');
+  }
+
+  override writeHeadError(error: Error, request: FastifyRequest): void {
+    this.#logger.warn({ ...requestIds(request), err: error }, error.message);
+  }
+
+  override serializerError(error: Error, request: FastifyRequest, _reply: FastifyReply, metadata: { statusCode: number }): void {
+    this.#logger.error({ ...requestIds(request), err: error, status: metadata.statusCode }, 'the serializer for the given status code failed');
   }
 
   /** The 404 handler answers and the completion line records it; no second line. */

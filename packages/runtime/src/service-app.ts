@@ -98,7 +98,7 @@ export function createServiceApp(options: ServiceAppOptions): FastifyInstance {
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, request, reply) => {
     const exposed = err instanceof HttpError;
     const body = errorBody(err, exposed);
-    if (body.statusCode >= 500 && !exposed) request.log.error({ err, req_id: request.id }, 'unhandled error');
+    if (body.statusCode >= 500 && !exposed) request.log.error({ err, req_id: request.id, trace_id: request.trace?.traceId }, 'unhandled error');
     if (exposed) void reply.headers(err.headers);
     reply.logFields = { ...reply.logFields, error_code: body.code };
     return reply.code(body.statusCode).type('application/json; charset=utf-8').send(body);

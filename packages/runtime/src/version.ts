@@ -7,13 +7,14 @@ export interface BuildInfo {
   readonly version: string;
   readonly gitSha: string;
   readonly buildTime: string;
-  /** This process's name in its fleet: the pod name in Kubernetes, the host name elsewhere. */
+  /** This process's name in its fleet: the pod name in Kubernetes, the host name elsewhere; `pod` on every log line. */
   readonly instance: string;
 }
 
 /**
  * Reads build metadata that images bake in (`CASTLE_VERSION`, `CASTLE_GIT_SHA`, `CASTLE_BUILD_TIME`)
- * and the instance name (`CASTLE_INSTANCE`, default the host name).
+ * and the instance name: `CASTLE_INSTANCE`, else `POD_NAME` (the pod's name from the Kubernetes downward
+ * API), else the host name.
  */
 export function readBuildInfo(service: string, packageVersion: string, env: NodeJS.ProcessEnv = process.env): BuildInfo {
   return {
@@ -21,7 +22,7 @@ export function readBuildInfo(service: string, packageVersion: string, env: Node
     version: env.CASTLE_VERSION || packageVersion,
     gitSha: env.CASTLE_GIT_SHA || 'unknown',
     buildTime: env.CASTLE_BUILD_TIME || 'unknown',
-    instance: env.CASTLE_INSTANCE || hostname(),
+    instance: env.CASTLE_INSTANCE || env.POD_NAME || hostname(),
   };
 }
 

@@ -57,13 +57,22 @@ describe('the HTTP edge', () => {
     expect(JSON.stringify(logs.withMessage('unhandled error'))).toContain('secret database password');
   });
 
+  it("names the request and its trace on the unhandled error's line, as on its completion line", async () => {
+    const { app, logs } = demoApp();
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    await app.inject({ method: 'GET', url: '/boom', headers: { 'x-request-id': 'req-7', traceparent: `00-${traceId}-00f067aa0ba902b7-01` } });
+    const [error] = logs.withMessage('unhandled error');
+    expect(error).toMatchObject({ level: 'error', req_id: 'req-7', trace_id: traceId, service: 'demo', version: '1.2.3', pod: 'demo-0' });
+    expect(logs.withMessage('request completed')[0]).toMatchObject({ req_id: 'req-7', trace_id: traceId, pod: 'demo-0' });
+  });
+
   it('echoes a well-formed request id and logs one completion line per request', async () => {
     const { app, logs } = demoApp();
     const res = await app.inject({ method: 'GET', url: '/hello', headers: { 'x-request-id': 'req-42' } });
     expect(res.headers['x-request-id']).toBe('req-42');
     const lines = logs.withMessage('request completed');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatchObject({ req_id: 'req-42', method: 'GET', path: '/hello', status: 200, service: 'demo', version: '1.2.3' });
+    expect(lines[0]).toMatchObject({ req_id: 'req-42', method: 'GET', path: '/hello', status: 200, service: 'demo', version: '1.2.3', pod: 'demo-0' });
     expect(typeof lines[0]?.duration_ms).toBe('number');
     expect(lines[0]?.trace_id).toMatch(/^[0-9a-f]{32}$/);
   });
@@ -78,7 +87,7 @@ describe('the HTTP edge', () => {
     expect(res.body).toBe('one');
     const warnings = logs.lines.filter((l) => l.level === 'warn');
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatchObject({ service: 'demo', instance: 'demo-0' });
+    expect(warnings[0]).toMatchObject({ service: 'demo', version: '1.2.3', pod: 'demo-0' });
     expect(String(warnings[0]?.msg)).toMatch(/already sent/);
     expect(logs.withMessage('request completed')).toHaveLength(1);
   });
@@ -202,7 +211,9 @@ describe('the HTTP edge', () => {
     });
     await app.listen({ port: 0, host: '127.0.0.1' });
     const { port } = app.server.address() as AddressInfo;
-    const client = connect(port, '127.0.0.1', () => client.write('GET /broken HTTP/1.1\r\nhost: x\r\n\r\n'));
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const head = `GET /broken HTTP/1.1\r\nhost: x\r\nx-request-id: req-broken\r\ntraceparent: ${traceparent}\r\n\r\n`;
+    const client = connect(port, '127.0.0.1', () => client.write(head));
     let received = '';
     client.setEncoding('utf8').on('data', (chunk: string) => (received += chunk));
     await new Promise((resolve) => client.on('close', resolve));
@@ -215,7 +226,8 @@ describe('the HTTP edge', () => {
     expect(aborted[0]).toMatchObject({ method: 'GET', path: '/broken', status: 499 });
     const warned = logs.withMessage('response terminated with an error with headers already sent');
     expect(warned).toHaveLength(1);
-    expect(warned[0]).toMatchObject({ level: 'warn', err: { message: 'disk gone' } });
+    expect(warned[0]).toMatchObject({ level: 'warn', err: { message: 'disk gone' }, req_id: 'req-broken', trace_id: '4bf92f3577b34da6a3ce929d0e0e4736' });
+    expect(aborted[0]).toMatchObject({ req_id: 'req-broken', trace_id: '4bf92f3577b34da6a3ce929d0e0e4736' });
   });
 
   it('reports every unanswered request of a pipelining client that went away', async () => {
