@@ -114,7 +114,7 @@ describe('the HTTP edge', () => {
   });
 
   it('closes a keep-alive connection after its first response past the maximum age, so clients rebalance', async () => {
-    const { app } = demoApp({ maxConnectionAgeMs: 100 });
+    const { app } = demoApp({ maxConnectionAgeMs: 1_000 });
     onTestFinished(() => app.close());
     await app.listen({ port: 0, host: '127.0.0.1' });
     const socket = connect((app.server.address() as AddressInfo).port, '127.0.0.1');
@@ -130,7 +130,7 @@ describe('the HTTP edge', () => {
     socket.write('GET /hello HTTP/1.1\r\nhost: x\r\n\r\n');
     expect(await response(1)).toContain('connection: keep-alive');
     // The age is the condition under test: let it pass.
-    await delay(Math.max(0, 120 - (performance.now() - opened)));
+    await delay(Math.max(0, 1_050 - (performance.now() - opened)));
     socket.write('GET /hello HTTP/1.1\r\nhost: x\r\n\r\n');
     expect(await response(2)).toContain('connection: close');
     await ended;
