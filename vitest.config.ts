@@ -6,7 +6,9 @@ import { defineConfig } from 'vitest/config';
  * `int` (test/int, and `*.int.test.ts` beside the apps) runs the built services as real
  * processes; `browser` (test/browser) loads www's page in Chromium (/usr/bin/chromium);
  * `images` (test/images) needs a Docker engine; `cluster` (test/cluster) needs a
- * Kubernetes API (KUBECONFIG). Helpers the tiers share live in test/support.
+ * Kubernetes API (KUBECONFIG); `supply-chain` (test/supply-chain) checks the built images'
+ * SBOM, signature and version with the CI tools (npm run tools:ensure). Helpers the tiers
+ * share live in test/support.
  */
 const shared = {
   // Workspace packages resolve to their TypeScript sources, so unit tests need no build.
@@ -56,6 +58,17 @@ export default defineConfig({
           expect: { requireAssertions: true },
           testTimeout: 300_000,
           hookTimeout: 600_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        ...shared,
+        test: {
+          name: 'supply-chain',
+          include: ['test/supply-chain/**/*.test.ts'],
+          expect: { requireAssertions: true },
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
           fileParallelism: false,
         },
       },

@@ -5,7 +5,7 @@
 #   SERVICE     backend, www (default: both)
 #   --tag       image tag besides `dev` (default: VERSION)
 #   --version   version baked into the image, /version and labels
-#               (default: "version" of the root package.json)
+#               (default: from the git release tag, npm run -s release:version)
 # Environment:
 #   CASTLE_BUILD_IMAGE    build-stage base   (default castle/node:24-bookworm, made locally)
 #   CASTLE_RUNTIME_IMAGE  runtime base       (default castle/node:24-bookworm-slim, made locally)
@@ -36,7 +36,10 @@ while (($# > 0)); do
   esac
 done
 ((${#services[@]} > 0)) || services=(backend www)
-version=${version:-$(node -p 'require(process.argv[1]).version' "$root/package.json")}
+if [[ -z $version ]]; then
+  version=$(cd "$root" && node --import tsx --conditions castle-source scripts/version.ts) \
+    || die "cannot derive the version from git (scripts/version.ts failed above); pass --version"
+fi
 tag=${tag:-$version}
 [[ $tag =~ ^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$ ]] || die "--tag '$tag' is not a valid image tag"
 

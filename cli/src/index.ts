@@ -13,3 +13,12 @@ export type { ManifestSource, RenderRequest } from './manifests.js';
 export { yamlFileSource } from './manifests.js';
 export type { KubeObject } from './kube/objects.js';
 export { run, type ProgramDeps } from './program.js';
+export {
+  checkReleaseTag,
+  gitVersion,
+  parseReleaseTag,
+  resolveVersion,
+  untaggedVersion,
+  versionFromDescribe,
+  type SourceVersion,
+} from './release/version-source.js';

@@ -236,10 +236,10 @@ export function createProgram(rt: Runtime): Command {
 
   program
     .command('version')
-    .description("the CLI's version")
+    .description("the CLI's version: CASTLE_VERSION, else from the git release tag (vX.Y.Z) of its work tree, else package.json")
     .addOption(new Option('-o, --output <format>', 'text or json').choices(['text', 'json']).default('text'))
     .action(async (flags: GlobalFlags) => {
-      await emit(rt, 'version', flags, () => Promise.resolve(version()), (v) => `castle ${v.version} (node ${v.node})\n`);
+      await emit(rt, 'version', flags, () => Promise.resolve(version()), (v) => `castle ${v.version} (${v.tag === undefined ? v.source : `${v.source} ${v.tag}`}, node ${v.node})\n`);
     });
   return program;
 }

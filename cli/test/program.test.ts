@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { EXIT_CODES } from '../src/errors.js';
 import { run } from '../src/program.js';
+import { version } from '../src/commands/version.js';
 
 async function exitOf(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
@@ -35,7 +36,7 @@ describe('the castle program', () => {
 
   it('writes exactly one JSON document to stdout with --output json, errors included', async () => {
     const ok = await exitOf(['version', '--output', 'json']);
-    expect(JSON.parse(ok.stdout)).toMatchObject({ schemaVersion: 1, command: 'version', ok: true, result: { version: '0.1.0' } });
+    expect(JSON.parse(ok.stdout)).toMatchObject({ schemaVersion: 1, command: 'version', ok: true, result: { version: version().version, source: version().source } });
     const bad = await exitOf(['status', '-n', 'Not_Valid', '--output', 'json', '--kubeconfig', '/nonexistent']);
     expect(bad.code).toBe(EXIT_CODES.usage);
     expect(JSON.parse(bad.stdout)).toMatchObject({ schemaVersion: 1, ok: false, error: { code: 'CASTLE_ERR_USAGE', exitCode: 2 } });
