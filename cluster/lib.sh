@@ -199,12 +199,13 @@ module_hash() {
   (cd "$1" && cat go.mod go.sum ./*.go && printf '%s' "$2") | sha256sum | cut -c1-16
 }
 
-# go_build MODULE_DIR STAMP LDFLAGS "OUT=PKG"...: build into BIN_DIR unless the stamp matches
+# go_build MODULE_DIR STAMP LDFLAGS "OUT=PKG"...: build into BIN_DIR unless the stamp matches.
+# GO_BUILD_TAGS (optional) are passed as -tags and are part of the stamp.
 go_build() {
-  local dir=$1 stamp_name=$2 ldflags=$3
+  local dir=$1 stamp_name=$2 ldflags=$3 tags=${GO_BUILD_TAGS:-}
   shift 3
   local stamp="$BIN_DIR/.stamp-$stamp_name" hash spec out pkg absent=0
-  hash=$(module_hash "$dir" "$ldflags")
+  hash=$(module_hash "$dir" "$ldflags${tags:+ tags=$tags}")
   for spec in "$@"; do [[ -x $BIN_DIR/${spec%%=*} ]] || absent=1; done
   if [[ ${CASTLE_REBUILD:-0} != 1 && $absent == 0 && -f $stamp && $(cat "$stamp") == "$hash" ]]; then
     ok "$stamp_name: cached"
@@ -217,7 +218,7 @@ go_build() {
   for spec in "$@"; do
     out=${spec%%=*} pkg=${spec#*=}
     (cd "$dir" && CGO_ENABLED=0 GOFLAGS=-buildvcs=false nice -n 10 \
-      go build -trimpath -ldflags "$ldflags" -o "$tmp/$out" "$pkg") \
+      go build -trimpath -tags "$tags" -ldflags "$ldflags" -o "$tmp/$out" "$pkg") \
       || { rm -rf "$tmp"; fail "$stamp_name: go build $pkg failed (see the compiler output above)"; }
   done
   for spec in "$@"; do mv -f "$tmp/${spec%%=*}" "$BIN_DIR/"; done
