@@ -94,13 +94,15 @@ addon_build() {
   build_prometheus
   build_operator
   build_alertmanager
-  # 65534 (nobody): the pods also run as non-root by their securityContext
-  image_once "$PROMETHEUS_IMAGE" "$IMAGE_DIR/prometheus.tar" 65534:65534 "$BIN_DIR/prometheus"
+  # 65534 (nobody): the pods also run as non-root by their securityContext. Binaries under
+  # /bin, as upstream's images have them: the operator mounts the data volumes at
+  # /prometheus and /alertmanager.
+  image_once "$PROMETHEUS_IMAGE" "$IMAGE_DIR/prometheus.tar" 65534:65534 "$BIN_DIR/prometheus" /bin/prometheus
   image_once "$OPERATOR_IMAGE" "$IMAGE_DIR/prometheus-operator.tar" 65534:65534 "$BIN_DIR/prometheus-operator"
   # the operator starts the reloader as /bin/prometheus-config-reloader
   image_once "$RELOADER_IMAGE" "$IMAGE_DIR/prometheus-config-reloader.tar" 65534:65534 \
     "$BIN_DIR/prometheus-config-reloader" /bin/prometheus-config-reloader
-  image_once "$ALERTMANAGER_IMAGE" "$IMAGE_DIR/alertmanager.tar" 65534:65534 "$BIN_DIR/alertmanager"
+  image_once "$ALERTMANAGER_IMAGE" "$IMAGE_DIR/alertmanager.tar" 65534:65534 "$BIN_DIR/alertmanager" /bin/alertmanager
 }
 
 # Where the module cache holds a module's source (downloaded through the proxy if absent).
@@ -125,7 +127,7 @@ monitoring_diagnostics() {
       -o 'jsonpath={range .items[*]}{.kind}/{.metadata.name}:{range .status.conditions[*]} {.type}={.status} {.message}{end}{"\n"}{end}' 2>&1
     for pod in $(kubectl_ -n "$MONITORING_NS" get pods -o name 2>/dev/null); do
       printf '    --- logs of %s\n' "$pod"
-      kubectl_ -n "$MONITORING_NS" logs "$pod" --all-containers --tail=15 2>&1
+      kubectl_ -n "$MONITORING_NS" logs "$pod" --all-containers --tail=8 2>&1 | cut -c1-400
     done
     printf '    --- events\n'
     kubectl_ -n "$MONITORING_NS" get events --sort-by=.lastTimestamp 2>&1 | tail -n 20
@@ -157,18 +159,20 @@ addon_install() {
   # The CRDs exactly as the operator's module ships them; server-side, because some are
   # larger than the last-applied annotation allows.
   crds="$(module_dir "github.com/prometheus-operator/prometheus-operator@$OPERATOR_VERSION")/example/prometheus-operator-crd"
-  apply_ -f "$crds"
+  apply_ -f "$crds" || fail "applying the Prometheus Operator CRDs from $crds failed"
   kubectl_ wait --for=condition=Established --timeout=60s -f "$crds" >/dev/null \
     || fail "the Prometheus Operator CRDs did not become Established (kubectl get crd | grep monitoring.coreos.com)"
   ok "monitoring: CRDs of prometheus-operator $OPERATOR_VERSION established"
 
-  apply_ -f "$MONITORING_MANIFESTS/namespace.yaml"
-  apply_ -f "$MONITORING_MANIFESTS/operator.yaml"
+  # (addons.sh tests this function's status, which turns off set -e inside it: check each step)
+  apply_ -f "$MONITORING_MANIFESTS/namespace.yaml" -f "$MONITORING_MANIFESTS/operator.yaml" \
+    || fail "applying $MONITORING_MANIFESTS/{namespace,operator}.yaml failed"
   kubectl_ -n "$MONITORING_NS" rollout status deployment/prometheus-operator --timeout=120s >/dev/null 2>&1 \
     || fail_with_diagnostics "the Prometheus Operator did not become ready in 120s"
   ok "monitoring: prometheus-operator ready"
 
-  apply_ -f "$MONITORING_MANIFESTS/prometheus.yaml" -f "$MONITORING_MANIFESTS/alertmanager.yaml"
+  apply_ -f "$MONITORING_MANIFESTS/prometheus.yaml" -f "$MONITORING_MANIFESTS/alertmanager.yaml" \
+    || fail_with_diagnostics "applying $MONITORING_MANIFESTS/{prometheus,alertmanager}.yaml failed"
   wait_for "Prometheus castle to be Available" 180 condition_true Available prometheus/castle \
     || fail_with_diagnostics "Prometheus monitoring/castle is not Available"
   wait_for "Prometheus to answer /-/ready" 60 service_ready prometheus \
