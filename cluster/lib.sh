@@ -167,21 +167,22 @@ stop_process() {
 # last lines of a component's log, for error messages
 log_tail() { tail -n "${2:-20}" "$LOG_DIR/$1.log" 2>/dev/null | sed 's/^/    /' >&2 || true; }
 
-# image_tar NAME:TAG OUT.tar USER ENTRYPOINT_BINARY [ARGS_JSON]: write a docker-archive
-# image with a single layer holding one static binary. Accepted by `ctr images import`
-# and `docker load`; nothing is pulled.
+# image_tar NAME:TAG OUT.tar USER ENTRYPOINT_BINARY [PATH_IN_IMAGE]: write a docker-archive
+# image with a single layer holding one static binary, at /NAME of the binary unless
+# PATH_IN_IMAGE says otherwise (some operators start a fixed path such as /bin/x).
+# Accepted by `ctr images import` and `docker load`; nothing is pulled.
 image_tar() {
-  local ref=$1 out=$2 user=$3 binary=$4 work layer_sha config config_sha
+  local ref=$1 out=$2 user=$3 binary=$4 target=${5:-/$(basename "$4")} work layer_sha config config_sha
   work=$(mktemp -d)
-  mkdir -p "$work/rootfs/tmp" "$work/img"
+  mkdir -p "$work/rootfs/tmp" "$work/img" "$work/rootfs$(dirname "$target")"
   chmod 1777 "$work/rootfs/tmp"
-  cp "$binary" "$work/rootfs/$(basename "$binary")"
+  cp "$binary" "$work/rootfs$target"
   tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -C "$work/rootfs" -cf "$work/layer.tar" .
   layer_sha=$(sha256sum "$work/layer.tar" | cut -d' ' -f1)
   mkdir -p "$work/img/$layer_sha"
   mv "$work/layer.tar" "$work/img/$layer_sha/layer.tar"
-  config=$(printf '{"architecture":"amd64","os":"linux","created":"1970-01-01T00:00:00Z","config":{"User":"%s","Entrypoint":["/%s"],"Env":["PATH=/"]},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]},"history":[{"created":"1970-01-01T00:00:00Z","created_by":"castle cluster/build.sh"}]}' \
-    "$user" "$(basename "$binary")" "$layer_sha")
+  config=$(printf '{"architecture":"amd64","os":"linux","created":"1970-01-01T00:00:00Z","config":{"User":"%s","Entrypoint":["%s"],"Env":["PATH=/"]},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]},"history":[{"created":"1970-01-01T00:00:00Z","created_by":"castle cluster/build.sh"}]}' \
+    "$user" "$target" "$layer_sha")
   config_sha=$(printf '%s' "$config" | sha256sum | cut -d' ' -f1)
   printf '%s' "$config" >"$work/img/$config_sha.json"
   printf '[{"Config":"%s.json","RepoTags":["%s"],"Layers":["%s/layer.tar"]}]' \
@@ -198,12 +199,13 @@ module_hash() {
   (cd "$1" && cat go.mod go.sum ./*.go && printf '%s' "$2") | sha256sum | cut -c1-16
 }
 
-# go_build MODULE_DIR STAMP LDFLAGS "OUT=PKG"...: build into BIN_DIR unless the stamp matches
+# go_build MODULE_DIR STAMP LDFLAGS "OUT=PKG"...: build into BIN_DIR unless the stamp matches.
+# GO_BUILD_TAGS (optional) are passed as -tags and are part of the stamp.
 go_build() {
-  local dir=$1 stamp_name=$2 ldflags=$3
+  local dir=$1 stamp_name=$2 ldflags=$3 tags=${GO_BUILD_TAGS:-}
   shift 3
   local stamp="$BIN_DIR/.stamp-$stamp_name" hash spec out pkg absent=0
-  hash=$(module_hash "$dir" "$ldflags")
+  hash=$(module_hash "$dir" "$ldflags${tags:+ tags=$tags}")
   for spec in "$@"; do [[ -x $BIN_DIR/${spec%%=*} ]] || absent=1; done
   if [[ ${CASTLE_REBUILD:-0} != 1 && $absent == 0 && -f $stamp && $(cat "$stamp") == "$hash" ]]; then
     ok "$stamp_name: cached"
@@ -216,7 +218,7 @@ go_build() {
   for spec in "$@"; do
     out=${spec%%=*} pkg=${spec#*=}
     (cd "$dir" && CGO_ENABLED=0 GOFLAGS=-buildvcs=false nice -n 10 \
-      go build -trimpath -ldflags "$ldflags" -o "$tmp/$out" "$pkg") \
+      go build -trimpath -tags "$tags" -ldflags "$ldflags" -o "$tmp/$out" "$pkg") \
       || { rm -rf "$tmp"; fail "$stamp_name: go build $pkg failed (see the compiler output above)"; }
   done
   for spec in "$@"; do mv -f "$tmp/${spec%%=*}" "$BIN_DIR/"; done

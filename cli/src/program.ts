@@ -209,9 +209,11 @@ export function createProgram(rt: Runtime): Command {
       await emit(rt, 'rollback', f, () => rollback({ ...f, reporter: reporterFor(f), signal: rt.signal, progressDeadlineSeconds: f.progressDeadline, smoke: smokeOf(f) }), formatRollback);
     });
 
-  releaseFlags(program.command('status').description("the release's current revision and its Deployments")).action(async (flags: GlobalFlags) => {
-    await emit(rt, 'status', flags, () => status({ ...flags, reporter: reporterFor(flags) }), formatStatus);
-  });
+  releaseFlags(program.command('status').description("the release's current revision, its Deployments and their live traffic (from Prometheus)"))
+    .addOption(new Option('--prometheus <url>', "Prometheus' URL (default: monitoring/prometheus:9090 through the API server's service proxy)").env('CASTLE_PROMETHEUS_URL'))
+    .action(async (flags: GlobalFlags & { prometheus?: string }) => {
+      await emit(rt, 'status', flags, () => status({ ...flags, reporter: reporterFor(flags) }), formatStatus);
+    });
 
   releaseFlags(program.command('history').description("the release's revisions, newest first")).action(async (flags: GlobalFlags) => {
     await emit(rt, 'history', flags, () => history({ ...flags, reporter: reporterFor(flags) }), formatHistory);

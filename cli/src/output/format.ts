@@ -1,8 +1,9 @@
 import type { DiffReport } from '../engine/diff.js';
 import type { DestroyReport } from '../engine/destroy.js';
 import type { DeployResult } from '../engine/deploy.js';
-import type { HistoryEntry, ReleaseStatusReport } from '../engine/inspect.js';
+import type { HistoryEntry } from '../engine/inspect.js';
 import type { RollbackResult } from '../engine/rollback.js';
+import type { StatusReport, TrafficReport } from '../traffic/traffic.js';
 
 /** Pad columns of a table. */
 export function table(rows: readonly (readonly string[])[]): string {
@@ -23,13 +24,26 @@ export function formatRollback(r: RollbackResult): string {
 }
 
 /** `castle status`'s result. */
-export function formatStatus(r: ReleaseStatusReport): string {
+export function formatStatus(r: StatusReport): string {
   const head = r.current
     ? `release ${r.release} in ${r.namespace}: revision ${r.current.revision} (${r.current.version}) ${r.current.status}`
     : `release ${r.release} in ${r.namespace}: no healthy revision`;
   const latest = r.latest && r.latest.revision !== r.current?.revision ? `\nlatest revision ${r.latest.revision} (${r.latest.version}) ${r.latest.status}${r.latest.reason ? `: ${r.latest.reason}` : ''}` : '';
   const rows = [['DEPLOYMENT', 'DESIRED', 'UPDATED', 'READY', 'AVAILABLE', 'IMAGES'], ...r.deployments.map((d) => [d.name, String(d.desired), String(d.updated), String(d.ready), String(d.available), d.exists ? d.images.join(',') : '(missing)'])];
-  return `${head}${latest}\n${table(rows)}`;
+  return `${head}${latest}\n${table(rows)}${r.traffic ? formatTraffic(r.traffic) : ''}`;
+}
+
+const rate = (n: number | null) => (n === null ? '—' : n < 10 ? n.toFixed(2) : n.toFixed(1));
+const percent = (n: number | null) => (n === null ? '—' : `${(n * 100).toFixed(n > 0 && n < 0.001 ? 3 : 1)}%`);
+
+/** The traffic section of `castle status`: a table, or one line saying why there is none. */
+export function formatTraffic(t: TrafficReport): string {
+  if ('unavailable' in t) return `traffic: Prometheus not reachable (${t.unavailable}); pass --prometheus URL to ask another\n`;
+  const rows = [
+    ['TIER', 'REPLICAS', 'REQUESTS/S', 'ERRORS', 'SHED/S'],
+    ...t.tiers.map((x) => [x.tier, String(x.replicas), rate(x.requestsPerSecond), percent(x.errorRatio), rate(x.shedPerSecond)]),
+  ];
+  return `traffic over the last ${t.window} (Prometheus ${t.source}):\n${table(rows)}`;
 }
 
 /** `castle history`'s result. */

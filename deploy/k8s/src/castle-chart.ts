@@ -3,6 +3,7 @@ import { k8s } from 'cdk8s-plus-33';
 import type { Construct } from 'constructs';
 import { HttpTier, SERVICE_PORT, type AutoscalingProps, type ResourcesProps } from './http-tier.js';
 import { sharedLabels } from './labels.js';
+import { Monitoring } from './monitoring.js';
 import { NetworkPolicies } from './network-policies.js';
 
 /** How one tier runs, as the chart takes it. */
@@ -25,6 +26,8 @@ export interface CastleChartProps {
   readonly loadBalancerAnnotations?: Readonly<Record<string, string>>;
   /** Labels of the namespace allowed to scrape the metrics ports. */
   readonly monitoringNamespaceSelector: Readonly<Record<string, string>>;
+  /** Labels of the ServiceMonitors: what the cluster's Prometheus selects them by. */
+  readonly serviceMonitorLabels: Readonly<Record<string, string>>;
   /** Extra annotations of both tiers' pod templates. @default {} */
   readonly podAnnotations?: Readonly<Record<string, string>>;
   readonly www: ChartTierProps;
@@ -52,7 +55,8 @@ const podSecurity = Object.fromEntries(
 
 /**
  * The whole of Castle in one namespace: the Namespace, both tiers (www public behind a
- * LoadBalancer Service, backend internal) and the network policies between them.
+ * LoadBalancer Service, backend internal), the network policies between them and the
+ * ServiceMonitors that have Prometheus scrape them.
  */
 export class CastleChart extends Chart {
   constructor(scope: Construct, id: string, props: CastleChartProps) {
@@ -87,6 +91,15 @@ export class CastleChart extends Chart {
       www,
       backend,
       monitoringNamespaceSelector: p.monitoringNamespaceSelector,
+    });
+    new Monitoring(this, 'monitoring', {
+      namespace: p.namespace,
+      labels,
+      selectorLabels: p.serviceMonitorLabels,
+      tiers: [
+        { name: 'www', selector: www.selector, metricsPort: www.metricsPort },
+        { name: 'backend', selector: backend.selector, metricsPort: backend.metricsPort },
+      ],
     });
   }
 }

@@ -38,3 +38,15 @@ export function checkLabelValue(where: string, value: string): string[] {
 }
 
 export { show };
+
+const labelName = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const dnsSubdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** A Kubernetes label key: an optional DNS subdomain prefix and `/`, then a name of at most 63 characters. */
+export function checkLabelKey(where: string, key: string): string[] {
+  const slash = key.lastIndexOf('/');
+  const prefix = slash < 0 ? undefined : key.slice(0, slash);
+  const name = slash < 0 ? key : key.slice(slash + 1);
+  const ok = name.length <= 63 && labelName.test(name) && (prefix === undefined || (prefix.length <= 253 && dnsSubdomain.test(prefix)));
+  return ok ? [] : [`${where}: keys must be label keys such as release or example.com/team, got ${show(key)}`];
+}

@@ -2,6 +2,7 @@ import { environmentNames, environments, type EnvironmentName, type TierEnvironm
 
 const replicas = (t: TierEnvironment) =>
   t.autoscaling ? `autoscaled ${t.autoscaling.minReplicas}–${t.autoscaling.maxReplicas}` : String(t.replicas);
+const labels = (l: Readonly<Record<string, string>>) => Object.entries(l).map(([k, v]) => `\`${k}: ${v}\``).join(', ');
 const resources = (t: TierEnvironment) =>
   `${t.resources.requests.cpu} / ${t.resources.requests.memory} (limits ${t.resources.limits.cpu} / ${t.resources.limits.memory})`;
 
@@ -9,11 +10,11 @@ const resources = (t: TierEnvironment) =>
 export function environmentsTable(): string {
   const rows = (environmentNames as EnvironmentName[]).map((name) => {
     const e = environments[name];
-    return `| \`${name}\` | \`${e.namespace}\` | ${'region' in e ? e.region : '—'} | ${replicas(e.www)} | ${replicas(e.backend)} | www ${resources(e.www)}; backend ${resources(e.backend)} | ${e.loadBalancer === 'aws-nlb' ? 'AWS NLB (internet-facing, ip targets, cross-zone)' : "the cluster's default"} |`;
+    return `| \`${name}\` | \`${e.namespace}\` | ${'region' in e ? e.region : '—'} | ${replicas(e.www)} | ${replicas(e.backend)} | www ${resources(e.www)}; backend ${resources(e.backend)} | ${e.loadBalancer === 'aws-nlb' ? 'AWS NLB (internet-facing, ip targets, cross-zone)' : "the cluster's default"} | ${labels(e.monitoring.selectorLabels)} |`;
   });
   return [
-    '| Environment | Namespace | Region | www replicas | backend replicas | Requests (CPU / memory) | www LoadBalancer |',
-    '|---|---|---|---|---|---|---|',
+    '| Environment | Namespace | Region | www replicas | backend replicas | Requests (CPU / memory) | www LoadBalancer | ServiceMonitor labels |',
+    '|---|---|---|---|---|---|---|---|',
     ...rows,
   ].join('\n');
 }

@@ -4,6 +4,7 @@
  */
 import { checkDnsLabel, checkInteger, checkLabelValue, checkQuantity, show } from './checks.js';
 import type { AutoscalingProps, ResourcesProps } from './http-tier.js';
+import { validateSelectorLabels } from './monitoring.js';
 
 /** How one tier runs in one environment. */
 export interface TierEnvironment {
@@ -16,6 +17,16 @@ export interface TierEnvironment {
   readonly config: Readonly<Record<string, string>>;
 }
 
+/** How an environment's Prometheus Operator finds Castle's ServiceMonitors. */
+export interface MonitoringEnvironment {
+  /**
+   * Labels of the ServiceMonitors: exactly what the Prometheus' `serviceMonitorSelector`
+   * matches (kube-prometheus-stack selects `release: <its Helm release name>`). A missing
+   * or wrong label is the usual reason scraping silently never starts.
+   */
+  readonly selectorLabels: Readonly<Record<string, string>>;
+}
+
 /** One environment. */
 export interface Environment {
   /** Default namespace (a render may override it). */
@@ -26,16 +37,24 @@ export interface Environment {
   readonly loadBalancer: 'cluster-default' | 'aws-nlb';
   /** Labels of the namespace allowed to scrape the metrics ports. */
   readonly monitoringNamespaceSelector: Readonly<Record<string, string>>;
+  /** How the environment's Prometheus (Operator) finds Castle's ServiceMonitors. */
+  readonly monitoring: MonitoringEnvironment;
   readonly www: TierEnvironment;
   readonly backend: TierEnvironment;
 }
 
 const monitoring = { 'castle.dev/monitoring': 'true' };
+// The hermetic cluster's monitoring add-on (cluster/manifests/monitoring) selects this label.
+const castleMonitoring: MonitoringEnvironment = { selectorLabels: { release: 'castle-monitoring' } };
+// kube-prometheus-stack installed as Helm release `kube-prometheus-stack` (its chart's default
+// selector is `release: <release name>`).
+const kubePrometheusStack: MonitoringEnvironment = { selectorLabels: { release: 'kube-prometheus-stack' } };
 
 const local: Environment = {
   namespace: 'castle',
   loadBalancer: 'cluster-default',
   monitoringNamespaceSelector: monitoring,
+  monitoring: castleMonitoring,
   www: {
     // 8 × 10 rps serve a steady 50 rps at ~63% with room for a pod in rollout or churn; a
     // 1 s queue absorbs Poisson bursts (7 at 71% shed 4.4% with 250 ms, 0% with 1000).
@@ -56,6 +75,7 @@ const local: Environment = {
 const staging: Environment = {
   ...local,
   loadBalancer: 'aws-nlb',
+  monitoring: kubePrometheusStack,
   www: {
     replicas: 3,
     resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '256Mi' } },
@@ -139,6 +159,7 @@ export function validateEnvironment(name: string, env: Environment): string[] {
     ...(Object.keys(env.monitoringNamespaceSelector).length === 0
       ? [`${where}.monitoringNamespaceSelector: must name at least one label, got {}`]
       : Object.entries(env.monitoringNamespaceSelector).flatMap(([k, v]) => checkLabelValue(`${where}.monitoringNamespaceSelector.${k}`, v))),
+    ...validateSelectorLabels(`${where}.monitoring.selectorLabels`, env.monitoring.selectorLabels),
     ...validateTier(`${where}.www`, env.www),
     ...validateTier(`${where}.backend`, env.backend),
   ];

@@ -30,7 +30,7 @@ const registry = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?(\/[a-z0-9]+([._-
 
 // The kinds in the order an apply must create them: the namespace, then what pods refer to,
 // then the workloads.
-const applyOrder = ['Namespace', 'ServiceAccount', 'ConfigMap', 'NetworkPolicy', 'Service', 'Deployment', 'PodDisruptionBudget'];
+const applyOrder = ['Namespace', 'ServiceAccount', 'ConfigMap', 'NetworkPolicy', 'Service', 'Deployment', 'PodDisruptionBudget', 'ServiceMonitor'];
 
 function validateOptions(o: RenderOptions): string[] {
   const problems: string[] = [];
@@ -76,6 +76,7 @@ export function render(options: RenderOptions): KubernetesObject[] {
     namespaceLabels: env.region ? { 'castle.dev/region': env.region } : {},
     loadBalancerAnnotations: env.loadBalancer === 'aws-nlb' ? awsNlbAnnotations : {},
     monitoringNamespaceSelector: env.monitoringNamespaceSelector,
+    serviceMonitorLabels: env.monitoring.selectorLabels,
     podAnnotations: options.gitSha ? { [GIT_SHA_ANNOTATION]: options.gitSha } : {},
     www: tier('www', env.www),
     backend: tier('backend', env.backend),

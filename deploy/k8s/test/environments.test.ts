@@ -3,7 +3,14 @@ import { environmentNames, environments, validateEnvironment, type Environment, 
 
 const resources = { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '1', memory: '256Mi' } };
 const fixed: TierEnvironment = { replicas: 2, resources, config: {} };
-const good: Environment = { namespace: 'castle', loadBalancer: 'cluster-default', monitoringNamespaceSelector: { m: 'true' }, www: fixed, backend: fixed };
+const good: Environment = {
+  namespace: 'castle',
+  loadBalancer: 'cluster-default',
+  monitoringNamespaceSelector: { m: 'true' },
+  monitoring: { selectorLabels: { release: 'r' } },
+  www: fixed,
+  backend: fixed,
+};
 
 describe('the environments', () => {
   it('are local, staging, production and the two regional production variants', () => {

@@ -9,7 +9,7 @@ describe('render', () => {
   it.each(environmentNames)('renders %s in apply order, Namespace first, every namespaced object in its namespace', (env) => {
     const objects = render({ env, version: '1.2.3' });
     expect(objects[0]?.kind).toBe('Namespace');
-    const order = ['Namespace', 'ServiceAccount', 'ConfigMap', 'NetworkPolicy', 'Service', 'Deployment', 'PodDisruptionBudget'];
+    const order = ['Namespace', 'ServiceAccount', 'ConfigMap', 'NetworkPolicy', 'Service', 'Deployment', 'PodDisruptionBudget', 'ServiceMonitor'];
     const kinds = objects.map((o) => o.kind);
     expect(kinds).toEqual([...kinds].sort((a, b) => order.indexOf(a) - order.indexOf(b)));
     expect(new Set(kinds)).toEqual(new Set(order));
