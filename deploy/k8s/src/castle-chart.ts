@@ -4,6 +4,7 @@ import type { Construct } from 'constructs';
 import { HttpTier, SERVICE_PORT, type AutoscalingProps, type ResourcesProps } from './http-tier.js';
 import { sharedLabels } from './labels.js';
 import { NetworkPolicies } from './network-policies.js';
+import { Observability, type ObservabilitySettings } from './observability.js';
 
 /** How one tier runs, as the chart takes it. */
 export interface ChartTierProps {
@@ -29,6 +30,8 @@ export interface CastleChartProps {
   readonly podAnnotations?: Readonly<Record<string, string>>;
   readonly www: ChartTierProps;
   readonly backend: ChartTierProps;
+  /** Castle's PrometheusRule and Grafana dashboards; none when unset. */
+  readonly observability?: ObservabilitySettings;
 }
 
 /** The defaults of {@link CastleChartProps}. */
@@ -88,5 +91,14 @@ export class CastleChart extends Chart {
       backend,
       monitoringNamespaceSelector: p.monitoringNamespaceSelector,
     });
+    if (p.observability) {
+      new Observability(this, 'observability', {
+        ...p.observability,
+        namespace: p.namespace,
+        labels,
+        ...(p.www.autoscaling ? { wwwMaxReplicas: p.www.autoscaling.maxReplicas } : {}),
+        backendConfig: p.backend.config,
+      });
+    }
   }
 }

@@ -4,6 +4,7 @@
  */
 import { checkDnsLabel, checkInteger, checkLabelValue, checkQuantity, show } from './checks.js';
 import type { AutoscalingProps, ResourcesProps } from './http-tier.js';
+import type { ObservabilitySettings } from './observability.js';
 
 /** How one tier runs in one environment. */
 export interface TierEnvironment {
@@ -28,6 +29,8 @@ export interface Environment {
   readonly monitoringNamespaceSelector: Readonly<Record<string, string>>;
   readonly www: TierEnvironment;
   readonly backend: TierEnvironment;
+  /** Castle's PrometheusRule and Grafana dashboards (the cluster must run the Prometheus Operator); none when unset. */
+  readonly observability?: ObservabilitySettings;
 }
 
 const monitoring = { 'castle.dev/monitoring': 'true' };
@@ -56,6 +59,7 @@ const local: Environment = {
 const staging: Environment = {
   ...local,
   loadBalancer: 'aws-nlb',
+  observability: {},
   www: {
     replicas: 3,
     resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '256Mi' } },

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { CASTLE_ALERT_NAMES, castleRuleGroups } from '../../src/alerting/castle-rules.js';
+import { dashboardQueries, instantiateQuery } from '../../src/dashboards/index.js';
 import { cases, rulesUnderTest } from './cases.js';
 import { promtool, writePromtoolFiles } from './promtool.js';
 
@@ -45,6 +46,14 @@ describe('Castle rules under promtool', () => {
       expect(mine.some((c) => c.exp_alerts.length > 0), `${name} fires somewhere`).toBe(true);
       expect(mine.some((c) => c.exp_alerts.length === 0), `${name} is quiet somewhere`).toBe(true);
     }
+  });
+
+  it('every dashboard query is valid PromQL (checked by promtool as recording rules)', () => {
+    const queries = dashboardQueries();
+    const asRules = [{ name: 'dashboard-queries', rules: queries.map((q, i) => ({ record: `dashboard:query_${i}`, expr: instantiateQuery(q.expr, { namespace: 'castle' }) })) }];
+    const r = promtool(['check', 'rules', 'rules.yaml'], writePromtoolFiles(asRules, []));
+    expect(r.output, r.output).toContain(`SUCCESS: ${queries.length} rules found`);
+    expect(r.status, r.output).toBe(0);
   });
 
   it('a broken expectation makes promtool fail (the runner can fail)', () => {
