@@ -39,6 +39,8 @@ const local: Environment = {
   namespace: 'castle',
   loadBalancer: 'cluster-default',
   monitoringNamespaceSelector: monitoring,
+  // The hermetic cluster's monitoring add-on selects rules labelled release=castle-monitoring.
+  observability: { selectorLabels: { release: 'castle-monitoring' } },
   www: {
     // 8 × 10 rps serve a steady 50 rps at ~63% with room for a pod in rollout or churn; a
     // 1 s queue absorbs Poisson bursts (7 at 71% shed 4.4% with 250 ms, 0% with 1000).
@@ -59,7 +61,8 @@ const local: Environment = {
 const staging: Environment = {
   ...local,
   loadBalancer: 'aws-nlb',
-  observability: {},
+  // kube-prometheus-stack installed as Helm release `kube-prometheus-stack` selects `release: <release name>`.
+  observability: { selectorLabels: { release: 'kube-prometheus-stack' } },
   www: {
     replicas: 3,
     resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '256Mi' } },

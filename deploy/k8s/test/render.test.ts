@@ -124,11 +124,12 @@ describe('render', () => {
 describe('render with observability', () => {
   const kinds = (objects: readonly KubernetesObject[]) => objects.map((o) => `${o.kind}/${o.metadata.name}`);
 
-  it('adds the PrometheusRule and the dashboards in staging and production, not in local', () => {
-    expect(kinds(render({ env: 'local', version: '1.2.3' }))).not.toContain('PrometheusRule/castle-rules');
+  it('adds the PrometheusRule and the dashboards in every environment, labelled for its Prometheus', () => {
+    expect(only(render({ env: 'local', version: '1.2.3' }), 'PrometheusRule').metadata.labels.release).toBe('castle-monitoring');
     const production = render({ env: 'production', version: '1.2.3' });
     expect(kinds(production)).toEqual(expect.arrayContaining(['PrometheusRule/castle-rules', 'ConfigMap/dashboard-castle-red']));
     expect(production.at(-1)?.kind).toBe('PrometheusRule');
+    expect(only(production, 'PrometheusRule').metadata.labels.release).toBe('kube-prometheus-stack');
   });
 
   it('takes rule settings from the release: www maximum replicas and the backend baseline', () => {
@@ -139,7 +140,7 @@ describe('render with observability', () => {
     expect(alerts.find((a: any) => a.alert === 'CastleBackendErrorRatioHigh').expr).toMatch(/> 0\.04$/);
   });
 
-  it('turns on for local with a test configuration, or off for production', () => {
+  it('takes a test configuration instead of the environment\'s, or none', () => {
     const local = render({ env: 'local', version: '1.2.3', namespace: 'alerts-test', observability: { rules: { rateWindow: '30s' }, dashboards: false } });
     const rule = only(local, 'PrometheusRule');
     expect(rule.metadata.namespace).toBe('alerts-test');
