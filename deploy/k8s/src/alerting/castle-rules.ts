@@ -109,7 +109,9 @@ export function castleRuleGroups(props: CastleRulesProps): RuleGroup[] {
     promise: 'GET / at www answers without a 5xx',
     labels: { tier: 'www' },
     matchers: [ns],
-    errorRatio: (w) => `${sum(`rate(http_requests_total${wwwErrors}[${w}])`)}\n/\n${sum(`rate(http_requests_total${www}[${w}])`)}`,
+    // `or … * 0`: a namespace that has served no 5xx yet has no such series, and records 0, not nothing.
+    errorRatio: (w) =>
+      `(\n  ${sum(`rate(http_requests_total${wwwErrors}[${w}])`)}\nor\n  ${sum(`rate(http_requests_total${www}[${w}])`)} * 0\n)\n/\n${sum(`rate(http_requests_total${www}[${w}])`)}`,
   };
   const fast = selector(ns, 'container="www"', 'route="/"', 'method="GET"', leMatcher(p.latencyThresholdSeconds));
   const latency: Slo = {

@@ -72,6 +72,15 @@ export const cases: PromtoolCase[] = [
     ],
   },
   {
+    name: 'availability: the recorded error ratio is 0 before any 5xx, and the share of 5xx after',
+    series: [requests('www', '200', '0+600x70'), requests('www', '502', '_x30 0+6x39')],
+    expect: [{ at: '20m', firing: {} }],
+    queries: [
+      { at: '20m', expr: 'castle:slo_errors:ratio_rate5m', samples: [{ labels: 'castle:slo_errors:ratio_rate5m{namespace="castle",slo="www-availability"}', value: 0 }] },
+      { at: '60m', expr: 'castle:slo_errors:ratio_rate5m{slo="www-availability"}', samples: [{ labels: 'castle:slo_errors:ratio_rate5m{namespace="castle",slo="www-availability"}', value: 6 / 606 }] },
+    ],
+  },
+  {
     name: 'availability: failures in another namespace do not count',
     series: [requests('www', '200', '0+600x70'), requests('www', '502', '0+600x70', 'other')],
     expect: [{ at: '60m', firing: {} }],

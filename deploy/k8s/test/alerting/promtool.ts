@@ -24,6 +24,8 @@ export interface PromtoolCase {
   readonly series: readonly Series[];
   /** At each time, the alerts that fire (alert name → the label sets of its instances); every other alert must not fire. */
   readonly expect: ReadonlyArray<{ readonly at: string; readonly firing: Readonly<Record<string, ReadonlyArray<Record<string, string>>>> }>;
+  /** PromQL (recorded series included) and the exact samples it must give at a time. */
+  readonly queries?: ReadonlyArray<{ readonly at: string; readonly expr: string; readonly samples: ReadonlyArray<{ readonly labels: string; readonly value: number }> }>;
 }
 
 const cacheCandidates = [
@@ -63,6 +65,7 @@ export function promtoolTestFile(rulesFile: string, groups: readonly RuleGroup[]
       name: c.name,
       interval: c.interval ?? '1m',
       input_series: c.series,
+      ...(c.queries ? { promql_expr_test: c.queries.map((q) => ({ expr: q.expr, eval_time: q.at, exp_samples: q.samples })) } : {}),
       alert_rule_test: c.expect.flatMap((e) =>
         [...alerts.values()].map((rule) => ({
           eval_time: e.at,

@@ -4,7 +4,10 @@ import { CastleAlerts, PROMETHEUS_RULE_NAME } from '../../src/alerts.js';
 import { CASTLE_ALERT_NAMES, DEFAULT_RUNBOOK_BASE_URL, castleRuleGroups, type CastleRulesProps } from '../../src/alerting/castle-rules.js';
 import { isAlertingRule, leMatcher, type AlertingRule, type RecordingRule } from '../../src/alerting/prometheus-rules.js';
 import { errorRatioRecord, policyWindows, sreWorkbookPolicy } from '../../src/alerting/slo.js';
+import type { KubernetesObject } from '../../src/index.js';
 import { only, testChart } from '../support.js';
+
+type PrometheusRuleObject = KubernetesObject & { metadata: { namespace: string; labels: Record<string, string> }; spec: { groups: Array<{ name: string }> } };
 
 const rules = (props: CastleRulesProps) => castleRuleGroups(props).flatMap((g) => g.rules);
 const alerts = (props: CastleRulesProps) => rules(props).filter(isAlertingRule);
@@ -88,17 +91,17 @@ describe('CastleAlerts', () => {
   it('renders one PrometheusRule in the namespace, labelled for the Prometheus rule selector', () => {
     const { chart, objects } = testChart();
     new CastleAlerts(chart, 'alerts', { namespace: 'castle' });
-    const rule = only(objects(), 'PrometheusRule', PROMETHEUS_RULE_NAME);
+    const rule = only<PrometheusRuleObject>(objects(), 'PrometheusRule', PROMETHEUS_RULE_NAME);
     expect(rule.apiVersion).toBe('monitoring.coreos.com/v1');
     expect(rule.metadata.namespace).toBe('castle');
     expect(rule.metadata.labels).toEqual({ release: 'castle-monitoring' });
-    expect(rule.spec.groups.map((g: { name: string }) => g.name)).toEqual(['castle-slo-recording', 'castle-slo-alerts', 'castle-symptoms']);
+    expect(rule.spec.groups.map((g) => g.name)).toEqual(['castle-slo-recording', 'castle-slo-alerts', 'castle-symptoms']);
   });
 
   it('takes other selector labels and labels of its own', () => {
     const { chart, objects } = testChart();
     new CastleAlerts(chart, 'alerts', { namespace: 'castle', selectorLabels: { release: 'kube-prometheus-stack' }, labels: { 'app.kubernetes.io/part-of': 'castle' } });
-    expect(only(objects(), 'PrometheusRule').metadata.labels).toEqual({ release: 'kube-prometheus-stack', 'app.kubernetes.io/part-of': 'castle' });
+    expect(only<PrometheusRuleObject>(objects(), 'PrometheusRule').metadata.labels).toEqual({ release: 'kube-prometheus-stack', 'app.kubernetes.io/part-of': 'castle' });
   });
 
   it.each<[string, Partial<Parameters<typeof castleRuleGroups>[0]> & { selectorLabels?: Record<string, string> }, string]>([

@@ -49,10 +49,10 @@ describe('DashboardConfigMaps', () => {
     new DashboardConfigMaps(chart, 'dashboards', { namespace: 'castle', labels: { 'app.kubernetes.io/part-of': 'castle' } });
     const maps = objects().filter((o) => o.kind === 'ConfigMap');
     expect(maps).toHaveLength(4);
-    const red = only(objects(), 'ConfigMap', dashboardConfigMapName('castle-red'));
+    const red = only<{ metadata: { labels: Record<string, string>; annotations: Record<string, string> }; data: Record<string, string> }>(objects(), 'ConfigMap', dashboardConfigMapName('castle-red'));
     expect(red.metadata.labels).toEqual({ 'app.kubernetes.io/part-of': 'castle', grafana_dashboard: '1' });
     expect(red.metadata.annotations).toEqual({ grafana_folder: 'Castle' });
-    expect(JSON.parse(red.data['castle-red.json'])).toMatchObject({ uid: 'castle-red', title: 'Castle / RED' });
+    expect(JSON.parse(red.data['castle-red.json'] ?? '')).toMatchObject({ uid: 'castle-red', title: 'Castle / RED' });
   });
 
   it('refuses a namespace that is not a DNS label', () => {
