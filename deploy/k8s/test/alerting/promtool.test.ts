@@ -57,7 +57,7 @@ describe('Castle rules under promtool', () => {
   });
 
   it('a broken expectation makes promtool fail (the runner can fail)', () => {
-    const broken = cases.map((c) => ({ ...c, expect: c.expect.map((e) => ({ ...e, firing: {} })) }));
+    const broken = cases.slice(0, 1).map((c) => ({ ...c, expect: c.expect.map((e) => ({ ...e, firing: {} })) }));
     const brokenDir = writePromtoolFiles(groups, broken);
     const r = promtool(['test', 'rules', 'tests.yaml'], brokenDir);
     expect(r.status).not.toBe(0);
