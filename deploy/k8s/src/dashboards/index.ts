@@ -43,7 +43,8 @@ export function dashboardQueries(dashboards: readonly Dashboard[] = castleDashbo
         }
       }
     };
-    walk((d.panels ?? []) as readonly PanelJson[]);
+    // Read as the JSON Grafana gets: the SDK types a target as an opaque Dataquery.
+    walk(JSON.parse(JSON.stringify(d.panels ?? [])) as PanelJson[]);
   }
   return out;
 }

@@ -34,9 +34,14 @@ const cacheCandidates = [
   join(process.env.CASTLE_CACHE_DIR ?? '/var/cache/castle', 'tools/bin/promtool'),
 ];
 
+/** The promtool binary, if one is installed. */
+export function findPromtool(): string | undefined {
+  return cacheCandidates.find((c): c is string => !!c && existsSync(c));
+}
+
 /** The promtool binary. @throws Error naming the script that installs it. */
 export function promtoolPath(): string {
-  const found = cacheCandidates.find((c): c is string => !!c && existsSync(c));
+  const found = findPromtool();
   if (!found) throw new Error('promtool not found: run "bash scripts/ensure-promtool.sh" (or set PROMTOOL to a promtool binary)');
   return found;
 }
