@@ -177,17 +177,23 @@ describe('alerts and dashboards on the real Prometheus and Alertmanager', () => 
   it('the backend failing every request pages: firing in Prometheus, then at the webhook through Alertmanager; resolved once it recovers', async () => {
     onTestFailed(() => dumpDiagnostics(namespace, kc).then(() => undefined));
     expect(received('firing')).toEqual([]);
+    const since = (t: number) => `${((performance.now() - t) / 1000).toFixed(0)} s`;
+    const broken = performance.now();
     await setBackendErrorRate('1');
     const firing = async () => (await alerts(prometheus)).filter((a) => a.labels.alertname === PAGE && a.labels.namespace === namespace).map((a) => a.state);
     await expect.poll(firing, { timeout: 120_000, interval: 2_000 }).toEqual(['firing']);
+    const inPrometheus = since(broken);
     await expect.poll(() => received('firing').length, { timeout: 60_000, interval: 1_000 }).toBeGreaterThan(0);
+    console.error(`${PAGE}: firing in Prometheus ${inPrometheus}, at the webhook ${since(broken)} after the backend began failing (rollout included)`);
     const alert = received('firing')[0]?.alerts.find((a) => a.labels.alertname === PAGE);
     expect(alert?.labels).toMatchObject({ severity: 'page', slo: 'www-availability', tier: 'www', namespace });
     expect(alert?.annotations.runbook_url).toMatch(/docs\/runbooks\/CastleWwwAvailabilityFastBurn\.md$/);
 
+    const fixed = performance.now();
     await setBackendErrorRate('0');
     await expect.poll(firing, { timeout: 120_000, interval: 2_000 }).toEqual([]);
     await expect.poll(() => received('resolved').length, { timeout: 90_000, interval: 1_000 }).toBeGreaterThan(0);
+    console.error(`${PAGE}: resolved at the webhook ${since(fixed)} after the backend recovered (rollout included)`);
     const report = load?.report();
     expect(report?.ok).toBeGreaterThan(0);
   });

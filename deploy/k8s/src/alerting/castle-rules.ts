@@ -46,8 +46,11 @@ export interface CastleRulesProps {
   readonly runbookBaseUrl?: string;
 }
 
-/** The runbooks of the repository, `docs/runbooks/`, on its default branch. */
-export const DEFAULT_RUNBOOK_BASE_URL = 'https://github.com/castle-dev/castle/blob/main/docs/runbooks/';
+/**
+ * Where `docs/runbooks/` is published: a placeholder repository; an environment sets
+ * `runbookBaseUrl` to its own repository's (or wiki's) address.
+ */
+export const DEFAULT_RUNBOOK_BASE_URL = 'https://github.com/example/castle/blob/main/docs/runbooks/';
 
 /** {@link CastleRulesProps} with every default filled in. */
 export type ResolvedRulesProps = CastleRulesProps & Required<Omit<CastleRulesProps, 'namespace' | 'wwwMaxReplicas'>>;
