@@ -5,6 +5,7 @@ import { HttpTier, SERVICE_PORT, type AutoscalingProps, type ResourcesProps } fr
 import { sharedLabels } from './labels.js';
 import { Monitoring } from './monitoring.js';
 import { NetworkPolicies } from './network-policies.js';
+import { Observability, type ObservabilitySettings } from './observability.js';
 
 /** How one tier runs, as the chart takes it. */
 export interface ChartTierProps {
@@ -32,6 +33,8 @@ export interface CastleChartProps {
   readonly podAnnotations?: Readonly<Record<string, string>>;
   readonly www: ChartTierProps;
   readonly backend: ChartTierProps;
+  /** Castle's PrometheusRule and Grafana dashboards; none when unset. */
+  readonly observability?: ObservabilitySettings;
 }
 
 /** The defaults of {@link CastleChartProps}. */
@@ -101,5 +104,14 @@ export class CastleChart extends Chart {
         { name: 'backend', selector: backend.selector, metricsPort: backend.metricsPort },
       ],
     });
+    if (p.observability) {
+      new Observability(this, 'observability', {
+        ...p.observability,
+        namespace: p.namespace,
+        labels,
+        ...(p.www.autoscaling ? { wwwMaxReplicas: p.www.autoscaling.maxReplicas } : {}),
+        backendConfig: p.backend.config,
+      });
+    }
   }
 }

@@ -5,6 +5,7 @@
 import { checkDnsLabel, checkInteger, checkLabelValue, checkQuantity, show } from './checks.js';
 import type { AutoscalingProps, ResourcesProps } from './http-tier.js';
 import { validateSelectorLabels } from './monitoring.js';
+import type { ObservabilitySettings } from './observability.js';
 
 /** How one tier runs in one environment. */
 export interface TierEnvironment {
@@ -41,6 +42,8 @@ export interface Environment {
   readonly monitoring: MonitoringEnvironment;
   readonly www: TierEnvironment;
   readonly backend: TierEnvironment;
+  /** Castle's PrometheusRule and Grafana dashboards (the cluster must run the Prometheus Operator); none when unset. */
+  readonly observability?: ObservabilitySettings;
 }
 
 const monitoring = { 'castle.dev/monitoring': 'true' };
@@ -55,6 +58,8 @@ const local: Environment = {
   loadBalancer: 'cluster-default',
   monitoringNamespaceSelector: monitoring,
   monitoring: castleMonitoring,
+  // Alerts and dashboards, labelled for the same Prometheus as the ServiceMonitors.
+  observability: {},
   www: {
     // 8 × 10 rps serve a steady 50 rps at ~63% with room for a pod in rollout or churn; a
     // 1 s queue absorbs Poisson bursts (7 at 71% shed 4.4% with 250 ms, 0% with 1000).
@@ -76,6 +81,8 @@ const staging: Environment = {
   ...local,
   loadBalancer: 'aws-nlb',
   monitoring: kubePrometheusStack,
+  // Alerts and dashboards, labelled for the same Prometheus as the ServiceMonitors.
+  observability: {},
   www: {
     replicas: 3,
     resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '256Mi' } },

@@ -7,3 +7,7 @@ export { environmentNames } from './environments.js';
 export { toYaml } from './yaml.js';
 export { ManifestError } from './errors.js';
 export type { KubernetesObject, ObjectMeta } from './kubernetes-object.js';
+export type { ObservabilitySettings } from './observability.js';
+export { castleRuleGroups, CASTLE_ALERT_NAMES, type CastleRulesProps } from './alerting/castle-rules.js';
+export type { BurnRatePolicy, BurnRateWindow } from './alerting/slo.js';
+export { castleDashboards, dashboardQueries, instantiateQuery, type PanelQuery, type QueryVariables } from './dashboards/index.js';

@@ -4,6 +4,7 @@ import { checkDnsLabel, show } from './checks.js';
 import { environmentNames, environments, isEnvironmentName, validateEnvironment, type TierEnvironment } from './environments.js';
 import { throwIfProblems } from './errors.js';
 import type { KubernetesObject } from './kubernetes-object.js';
+import type { ObservabilitySettings } from './observability.js';
 
 /** What to render. */
 export interface RenderOptions {
@@ -17,6 +18,8 @@ export interface RenderOptions {
   readonly namespace?: string;
   /** Commit of the release, the `castle.dev/git-sha` annotation of the pods. */
   readonly gitSha?: string;
+  /** Castle's PrometheusRule and dashboards instead of the environment's; `false` for none. */
+  readonly observability?: ObservabilitySettings | false;
 }
 
 /** The pod template annotation naming the commit of the release. */
@@ -30,7 +33,7 @@ const registry = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?(\/[a-z0-9]+([._-
 
 // The kinds in the order an apply must create them: the namespace, then what pods refer to,
 // then the workloads.
-const applyOrder = ['Namespace', 'ServiceAccount', 'ConfigMap', 'NetworkPolicy', 'Service', 'Deployment', 'PodDisruptionBudget', 'ServiceMonitor'];
+const applyOrder = ['Namespace', 'ServiceAccount', 'ConfigMap', 'NetworkPolicy', 'Service', 'Deployment', 'PodDisruptionBudget', 'ServiceMonitor', 'PrometheusRule'];
 
 function validateOptions(o: RenderOptions): string[] {
   const problems: string[] = [];
@@ -69,6 +72,9 @@ export function render(options: RenderOptions): KubernetesObject[] {
     resources: t.resources,
     config: t.config,
   });
+  const settings = options.observability === false ? undefined : (options.observability ?? env.observability);
+  // Rules are selected by the same Prometheus as the ServiceMonitors unless they say otherwise.
+  const observability = settings && { ...settings, selectorLabels: settings.selectorLabels ?? env.monitoring.selectorLabels };
   const app = new App();
   const chart = new CastleChart(app, options.env, {
     namespace: options.namespace ?? env.namespace,
@@ -80,6 +86,7 @@ export function render(options: RenderOptions): KubernetesObject[] {
     podAnnotations: options.gitSha ? { [GIT_SHA_ANNOTATION]: options.gitSha } : {},
     www: tier('www', env.www),
     backend: tier('backend', env.backend),
+    ...(observability ? { observability } : {}),
   });
   const objects = chart.toJson() as KubernetesObject[];
   const rank = (o: KubernetesObject) => applyOrder.indexOf(o.kind);

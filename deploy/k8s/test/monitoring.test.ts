@@ -81,9 +81,10 @@ describe('ServiceMonitors per environment', () => {
     for (const env of ['staging', 'production', 'production-us-east-1', 'production-eu-west-1']) expect(labelOf(env), env).toBe('kube-prometheus-stack');
   });
 
-  it('are applied last, after the Services they select', () => {
+  it('are applied after the Services they select', () => {
     const kinds = render({ env: 'local', version: '1.2.3' }).map((o) => o.kind);
-    expect(kinds.slice(-2)).toEqual(['ServiceMonitor', 'ServiceMonitor']);
+    expect(kinds.indexOf('ServiceMonitor')).toBeGreaterThan(kinds.lastIndexOf('Service'));
+    expect(kinds.filter((k) => k === 'ServiceMonitor')).toHaveLength(2);
   });
 
   it('reject bad selector labels of an environment with the path of the field', () => {

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { environmentNames, ManifestError, render, type KubernetesObject, type RenderOptions } from '../src/index.js';
 import { only } from './support.js';
+import { environments, type EnvironmentName } from '../src/environments.js';
 
 const clusterScoped = new Set(['Namespace']);
 
@@ -9,10 +10,10 @@ describe('render', () => {
   it.each(environmentNames)('renders %s in apply order, Namespace first, every namespaced object in its namespace', (env) => {
     const objects = render({ env, version: '1.2.3' });
     expect(objects[0]?.kind).toBe('Namespace');
-    const order = ['Namespace', 'ServiceAccount', 'ConfigMap', 'NetworkPolicy', 'Service', 'Deployment', 'PodDisruptionBudget', 'ServiceMonitor'];
+    const order = ['Namespace', 'ServiceAccount', 'ConfigMap', 'NetworkPolicy', 'Service', 'Deployment', 'PodDisruptionBudget', 'ServiceMonitor', 'PrometheusRule'];
     const kinds = objects.map((o) => o.kind);
     expect(kinds).toEqual([...kinds].sort((a, b) => order.indexOf(a) - order.indexOf(b)));
-    expect(new Set(kinds)).toEqual(new Set(order));
+    expect(new Set(kinds)).toEqual(new Set(order.filter((k) => k !== 'PrometheusRule' || environments[env as EnvironmentName].observability)));
     for (const o of objects.filter((x) => !clusterScoped.has(x.kind))) expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).toBe('castle');
     for (const o of objects) expect(o.metadata.labels).toMatchObject({ 'app.kubernetes.io/part-of': 'castle', 'app.kubernetes.io/version': '1.2.3' });
   });
@@ -117,5 +118,36 @@ describe('render', () => {
     expect(error).toBeInstanceOf(ManifestError);
     expect((error as ManifestError).problems.map((p) => p.split(':')[0])).toEqual(['env', 'version', 'namespace']);
     expect((error as ManifestError).message).toContain('version: must be a semantic version');
+  });
+});
+
+describe('render with observability', () => {
+  const kinds = (objects: readonly KubernetesObject[]) => objects.map((o) => `${o.kind}/${o.metadata.name}`);
+
+  it('adds the PrometheusRule and the dashboards in every environment, labelled for its Prometheus', () => {
+    expect(only(render({ env: 'local', version: '1.2.3' }), 'PrometheusRule').metadata.labels.release).toBe('castle-monitoring');
+    const production = render({ env: 'production', version: '1.2.3' });
+    expect(kinds(production)).toEqual(expect.arrayContaining(['PrometheusRule/castle-rules', 'ConfigMap/dashboard-castle-red']));
+    expect(production.at(-1)?.kind).toBe('PrometheusRule');
+    expect(only(production, 'PrometheusRule').metadata.labels.release).toBe('kube-prometheus-stack');
+  });
+
+  it('takes rule settings from the release: www maximum replicas and the backend baseline', () => {
+    const rule = only(render({ env: 'production', version: '1.2.3' }), 'PrometheusRule');
+    const alerts = rule.spec.groups.flatMap((g: any) => g.rules).filter((r: any) => r.alert);
+    expect(alerts.find((a: any) => a.alert === 'CastleWwwAtMaximumReplicas').expr).toMatch(/>= 20$/);
+    // production's backend keeps the service's default BACKEND_ERROR_RATE (2%): 2% + 2% tolerance.
+    expect(alerts.find((a: any) => a.alert === 'CastleBackendErrorRatioHigh').expr).toMatch(/> 0\.04$/);
+  });
+
+  it('takes a test configuration instead of the environment\'s, or none', () => {
+    const local = render({ env: 'local', version: '1.2.3', namespace: 'alerts-test', observability: { rules: { rateWindow: '30s' }, dashboards: false } });
+    const rule = only(local, 'PrometheusRule');
+    expect(rule.metadata.namespace).toBe('alerts-test');
+    expect(JSON.stringify(rule.spec)).toContain('[30s]');
+    // local injects no failures: the backend alert fires at the 2% tolerance.
+    expect(rule.spec.groups.flatMap((g: any) => g.rules).find((r: any) => r.alert === 'CastleBackendErrorRatioHigh').expr).toMatch(/> 0\.02$/);
+    expect(kinds(local).filter((k) => k.startsWith('ConfigMap/dashboard-'))).toEqual([]);
+    expect(kinds(render({ env: 'production', version: '1.2.3', observability: false }))).not.toContain('PrometheusRule/castle-rules');
   });
 });
