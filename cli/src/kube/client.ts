@@ -166,7 +166,12 @@ export class Kube {
       if (isNotFound(error)) return [];
       throw error;
     })).find((r) => r.kind === kind);
-    if (!found) throw new KubeApiError(404, 'NotFound', `the cluster does not serve ${kind} in ${apiVersion}`);
+    if (!found) {
+      const hint = apiVersion.startsWith('monitoring.coreos.com/')
+        ? ' (install the Prometheus Operator and its CRDs first; on the hermetic cluster: npm run cluster:addons -- monitoring)'
+        : '';
+      throw new KubeApiError(404, 'NotFound', `the cluster does not serve ${kind} in ${apiVersion}${hint}`);
+    }
     return found;
   }
 }
