@@ -35,12 +35,18 @@ main() {
   for name in "$@"; do
     started=$(now_s)
     # Each add-on runs in a subshell of its own, so its functions and variables stay its own.
+    # Not as `( … ) || fail`: bash ignores `set -e` inside a command whose status is tested.
+    set +e
     (
+      set -e
       # shellcheck source=/dev/null
       source "$CLUSTER_DIR/addon-$name.sh"
       addon_build
       addon_install
-    ) || fail "add-on $name failed (see above)"
+    )
+    local status=$?
+    set -e
+    ((status == 0)) || fail "add-on $name failed (see above)"
     ok "add-on $name: ready in $(($(now_s) - started))s"
   done
 }
