@@ -33,8 +33,9 @@ version_ldflags() {
 
 # Prometheus' service discovery plugins are selected by build tags: only Kubernetes (all the
 # Prometheus Operator generates here) and the file, static and HTTP ones, which need no tag.
-# The cloud providers' SDKs (AWS, Azure, GCE, ...) would make a cold build several times
-# longer; `promtool check config` therefore rejects their *_sd_configs.
+# Without the cloud providers' SDKs (AWS, Azure, GCE, ...) a cold build takes about a
+# quarter less time and the binary is 73 MB instead of 100 (cluster/README.md has the
+# figures); `promtool check config` therefore rejects their *_sd_configs.
 readonly PROMETHEUS_TAGS=remove_all_sd,enable_kubernetes_sd
 
 build_promtool() {
