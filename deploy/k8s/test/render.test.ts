@@ -9,10 +9,10 @@ describe('render', () => {
   it.each(environmentNames)('renders %s in apply order, Namespace first, every namespaced object in its namespace', (env) => {
     const objects = render({ env, version: '1.2.3' });
     expect(objects[0]?.kind).toBe('Namespace');
-    const order = ['Namespace', 'ServiceAccount', 'ConfigMap', 'NetworkPolicy', 'Service', 'Deployment', 'PodDisruptionBudget'];
+    const order = ['Namespace', 'ServiceAccount', 'ConfigMap', 'NetworkPolicy', 'Service', 'Deployment', 'PodDisruptionBudget', 'ScaledObject'];
     const kinds = objects.map((o) => o.kind);
     expect(kinds).toEqual([...kinds].sort((a, b) => order.indexOf(a) - order.indexOf(b)));
-    expect(new Set(kinds)).toEqual(new Set(order));
+    expect(new Set(kinds)).toEqual(new Set(env.startsWith('production') ? order : order.slice(0, -1)));
     for (const o of objects.filter((x) => !clusterScoped.has(x.kind))) expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).toBe('castle');
     for (const o of objects) expect(o.metadata.labels).toMatchObject({ 'app.kubernetes.io/part-of': 'castle', 'app.kubernetes.io/version': '1.2.3' });
   });
@@ -73,10 +73,10 @@ describe('render', () => {
     expect(annotations('local')).toBeUndefined();
   });
 
-  it('omits spec.replicas of the autoscaled www in production and keeps fixed counts elsewhere', () => {
+  it('omits spec.replicas of the autoscaled tiers in production and keeps fixed counts elsewhere', () => {
     const replicas = (env: string, tier: string) => only(render({ env, version: '1.2.3' }), 'Deployment', tier).spec;
     expect(replicas('production', 'www')).not.toHaveProperty('replicas');
-    expect(replicas('production', 'backend').replicas).toBe(3);
+    expect(replicas('production', 'backend')).not.toHaveProperty('replicas');
     expect(replicas('local', 'www').replicas).toBe(8);
     expect(replicas('local', 'backend').replicas).toBe(3);
   });
