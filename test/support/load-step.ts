@@ -108,12 +108,17 @@ export async function replicas(kc: KubeConfig, namespace: string): Promise<{ des
   return { desired: d.spec?.replicas ?? 0, ready: d.status?.readyReplicas ?? 0 };
 }
 
-/** The value KEDA's HPA of www last read for its request-rate trigger (total requests/s), if any. */
+/**
+ * What KEDA's HPA of www last read for its request-rate trigger (the first, so KEDA names it
+ * `s0-prometheus`), in requests per second per replica; undefined before the first read.
+ */
 export async function hpaMetric(kc: KubeConfig, namespace: string): Promise<number | undefined> {
   const hpa = await kc.makeApiClient(AutoscalingV2Api).readNamespacedHorizontalPodAutoscaler({ name: 'keda-hpa-www', namespace });
-  const external = hpa.status?.currentMetrics?.find((m) => m.type === 'External' && m.external?.metric.name.includes('requests-per-replica'));
+  const external = hpa.status?.currentMetrics?.find((m) => m.type === 'External' && m.external?.metric.name === 's0-prometheus');
   const value = external?.external?.current.averageValue ?? external?.external?.current.value;
-  return value === undefined ? undefined : Number(value.toString().replace(/m$/, '')) / (value.toString().endsWith('m') ? 1000 : 1);
+  if (value === undefined) return undefined;
+  const text = value.toString();
+  return text.endsWith('m') ? Number(text.slice(0, -1)) / 1000 : Number(text);
 }
 
 /** One second of the scenario. */
