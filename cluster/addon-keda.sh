@@ -56,6 +56,13 @@ keda_wait_rollout() {
   fi
 }
 
+keda_crds_established() {
+  local crd
+  for crd in scaledobjects.keda.sh scaledjobs.keda.sh triggerauthentications.keda.sh clustertriggerauthentications.keda.sh; do
+    [[ $(kubectl_ get crd "$crd" -o 'jsonpath={.status.conditions[?(@.type=="Established")].status}' 2>/dev/null) == True ]] || return 1
+  done
+}
+
 external_metrics_available() {
   [[ $(kubectl_ get apiservice v1beta1.external.metrics.k8s.io \
     -o 'jsonpath={.status.conditions[?(@.type=="Available")].status}' 2>/dev/null) == True ]]
@@ -73,8 +80,9 @@ addon_install() {
   crds=$(keda_crd_dir)
   kubectl_ apply --server-side --force-conflicts --field-manager castle-addons -f "$crds" >/dev/null \
     || fail "keda: applying the CRDs from $crds failed"
-  kubectl_ wait --for condition=Established --timeout 60s crd/scaledobjects.keda.sh crd/triggerauthentications.keda.sh >/dev/null \
-    || fail "keda: the CRDs were not established within 60s (kubectl get crd -o wide)"
+  # (kubectl wait fails at once on a CRD whose status has no conditions yet: poll instead)
+  wait_for "KEDA's CRDs to be Established" 60 keda_crds_established \
+    || fail "keda: the CRDs were not established within 60s (kubectl get crd scaledobjects.keda.sh -o yaml)"
   local f
   for f in "$KEDA_MANIFESTS"/*.yaml; do keda_apply "$f"; done
   # The operator first: it writes the certificates the other two mount.
