@@ -64,8 +64,6 @@ export interface TierAutoscalerProps {
   readonly prometheusUrl?: string;
   /** Window of the `rate()` in the queries: three scrapes at 5 s. @default '15s' */
   readonly rateWindow?: string;
-  /** How often KEDA reads its triggers. @default 5 */
-  readonly pollingIntervalSeconds?: number;
   /** @default {@link defaultBehaviour} */
   readonly behaviour?: Partial<ScalingBehaviour>;
 }
@@ -97,7 +95,6 @@ function validate(p: TierAutoscalerProps, behaviour: ScalingBehaviour): string[]
     ...(p.fallbackReplicas !== undefined && p.kind === 'keda' && p.targetRpsPerReplica === undefined && p.targetShedRpsPerReplica === undefined
       ? ['fallbackReplicas: needs a Prometheus trigger (targetRpsPerReplica or targetShedRpsPerReplica); KEDA has no fallback for CPU alone']
       : []),
-    ...(p.pollingIntervalSeconds === undefined ? [] : checkInteger('pollingIntervalSeconds', p.pollingIntervalSeconds, 1)),
     ...Object.entries(behaviour).flatMap(([k, v]) => checkInteger(`behaviour.${k}`, v as number, k === 'scaleDownStabilizationSeconds' ? 0 : 1, 3600)),
   ];
   if (p.maxReplicas < p.minReplicas) problems.push(`maxReplicas: must be ≥ minReplicas (${p.minReplicas}), got ${p.maxReplicas}`);
@@ -183,7 +180,8 @@ export class TierAutoscaler extends Construct {
         scaleTargetRef: target,
         minReplicaCount: props.minReplicas,
         maxReplicaCount: props.maxReplicas,
-        pollingInterval: props.pollingIntervalSeconds ?? 5,
+        // No pollingInterval: with a minimum above 0 the HPA controller asks KEDA's metrics
+        // API on its own sync period (15 s); KEDA's polling only refreshes status.
         ...(props.fallbackReplicas === undefined ? {} : { fallback: { failureThreshold: 3, replicas: props.fallbackReplicas } }),
         advanced: { horizontalPodAutoscalerConfig: { behavior: hpaBehaviour } },
         triggers,

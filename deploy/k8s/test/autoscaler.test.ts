@@ -16,7 +16,8 @@ describe('TierAutoscaler', () => {
   it('with KEDA, scales the Deployment on the request rate per replica from Prometheus, failing loudly on an empty answer', () => {
     const so = only(made({}), 'ScaledObject', 'www');
     expect(so.apiVersion).toBe('keda.sh/v1alpha1');
-    expect(so.spec).toMatchObject({ scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'www' }, minReplicaCount: 5, maxReplicaCount: 10, pollingInterval: 5 });
+    expect(so.spec).toMatchObject({ scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'www' }, minReplicaCount: 5, maxReplicaCount: 10 });
+    expect(so.spec).not.toHaveProperty('pollingInterval');
     expect(so.spec.triggers).toEqual([
       {
         type: 'prometheus',
