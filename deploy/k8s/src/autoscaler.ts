@@ -62,14 +62,14 @@ export interface TierAutoscalerProps {
   readonly fallbackReplicas?: number;
   /** @default {@link DEFAULT_PROMETHEUS_URL} */
   readonly prometheusUrl?: string;
-  /** Window of the `rate()` in the queries: three scrapes at 5 s. @default '15s' */
+  /** Window of the `rate()` in the queries: six scrapes at 5 s, steady enough that a scale-down window's highest recommendation is not noise. @default '30s' */
   readonly rateWindow?: string;
   /** @default {@link defaultBehaviour} */
   readonly behaviour?: Partial<ScalingBehaviour>;
 }
 
 /** The queries of a tier's triggers, for tests and dashboards. */
-export function autoscalerQueries(namespace: string, container: string, rateWindow = '15s'): { requests: string; shed: string } {
+export function autoscalerQueries(namespace: string, container: string, rateWindow = '30s'): { requests: string; shed: string } {
   const pods = `namespace="${namespace}",container="${container}"`;
   // `or … * 0`: 0 while the tier's metrics are scraped but idle; empty (an error KEDA answers
   // with the fallback) when Prometheus has no target of the tier at all.
