@@ -1,8 +1,10 @@
 import { Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-33';
 import type { Construct } from 'constructs';
-import { HttpTier, SERVICE_PORT, type AutoscalingProps, type ResourcesProps } from './http-tier.js';
-import { sharedLabels } from './labels.js';
+import { TierAutoscaler, type AutoscalerKind, type ScalingBehaviour } from './autoscaler.js';
+import type { TierAutoscaling } from './environments.js';
+import { HttpTier, SERVICE_PORT, type ResourcesProps } from './http-tier.js';
+import { sharedLabels, tierLabels } from './labels.js';
 import { Monitoring } from './monitoring.js';
 import { NetworkPolicies } from './network-policies.js';
 import { Observability, type ObservabilitySettings } from './observability.js';
@@ -11,7 +13,7 @@ import { Observability, type ObservabilitySettings } from './observability.js';
 export interface ChartTierProps {
   readonly image: string;
   readonly replicas?: number;
-  readonly autoscaling?: AutoscalingProps;
+  readonly autoscaling?: TierAutoscaling;
   readonly resources: ResourcesProps;
   readonly config: Readonly<Record<string, string>>;
 }
@@ -31,6 +33,15 @@ export interface CastleChartProps {
   readonly serviceMonitorLabels: Readonly<Record<string, string>>;
   /** Extra annotations of both tiers' pod templates. @default {} */
   readonly podAnnotations?: Readonly<Record<string, string>>;
+  /**
+   * What scales the tiers that have `autoscaling`; with `none` they run their
+   * `fallbackReplicas` (else `minReplicas`). @default 'keda'
+   */
+  readonly autoscaler?: AutoscalerKind;
+  /** Prometheus that KEDA queries. @default 'http://prometheus.monitoring.svc:9090' */
+  readonly prometheusUrl?: string;
+  /** Overrides of the autoscalers' scaling behaviour. @default {} */
+  readonly scalingBehaviour?: Partial<ScalingBehaviour>;
   readonly www: ChartTierProps;
   readonly backend: ChartTierProps;
   /** Castle's PrometheusRule and Grafana dashboards; none when unset. */
@@ -38,10 +49,12 @@ export interface CastleChartProps {
 }
 
 /** The defaults of {@link CastleChartProps}. */
-export const defaultProps: Required<Pick<CastleChartProps, 'namespaceLabels' | 'loadBalancerAnnotations' | 'podAnnotations'>> = {
+export const defaultProps: Required<Pick<CastleChartProps, 'namespaceLabels' | 'loadBalancerAnnotations' | 'podAnnotations' | 'autoscaler' | 'scalingBehaviour'>> = {
   namespaceLabels: {},
   loadBalancerAnnotations: {},
   podAnnotations: {},
+  autoscaler: 'keda',
+  scalingBehaviour: {},
 };
 
 /**
@@ -69,18 +82,34 @@ export class CastleChart extends Chart {
     new k8s.KubeNamespace(this, 'namespace', {
       metadata: { name: p.namespace, labels: { ...labels, ...p.namespaceLabels, ...podSecurity } },
     });
-    const tier = (name: 'www' | 'backend', t: ChartTierProps, extra: object) =>
-      new HttpTier(this, name, {
+    const autoscaler = p.autoscaler;
+    const tier = (name: 'www' | 'backend', t: ChartTierProps, extra: object) => {
+      const scaled = t.autoscaling !== undefined && autoscaler !== 'none' ? t.autoscaling : undefined;
+      const replicas = t.autoscaling ? (t.autoscaling.fallbackReplicas ?? t.autoscaling.minReplicas) : t.replicas;
+      const made = new HttpTier(this, name, {
         name,
         namespace: p.namespace,
         version: p.version,
         envPrefix: name.toUpperCase(),
         image: t.image,
-        ...(t.autoscaling ? { autoscaling: t.autoscaling } : { replicas: t.replicas }),
+        ...(scaled ? { autoscaling: scaled } : { replicas }),
         resources: t.resources,
         podAnnotations: p.podAnnotations,
         ...extra,
       });
+      if (scaled && autoscaler !== 'none') {
+        new TierAutoscaler(this, `${name}-autoscaler`, {
+          kind: autoscaler,
+          name,
+          namespace: p.namespace,
+          labels: tierLabels(name, p.version),
+          ...scaled,
+          prometheusUrl: p.prometheusUrl,
+          behaviour: p.scalingBehaviour,
+        });
+      }
+      return made;
+    };
     const backend = tier('backend', p.backend, { config: p.backend.config });
     const www = tier('www', p.www, {
       // The backend's Service, by its short name: the same in every namespace.

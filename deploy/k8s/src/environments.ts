@@ -2,17 +2,31 @@
  * Castle's environments as typed configuration: the one place environment settings live.
  * They enter at the edge ({@link render}) and reach the constructs only as props.
  */
+import { autoscalerKinds, type AutoscalerKind } from './autoscaler.js';
+import { capacityPlan } from './capacity.js';
 import { checkDnsLabel, checkInteger, checkLabelValue, checkQuantity, show } from './checks.js';
 import type { AutoscalingProps, ResourcesProps } from './http-tier.js';
 import { validateSelectorLabels } from './monitoring.js';
 import type { ObservabilitySettings } from './observability.js';
+
+/** What an autoscaled tier aims at, beyond its bounds (see `TierAutoscaler`). */
+export interface TierAutoscaling extends AutoscalingProps {
+  /** Requests per second per replica the autoscaler aims at (KEDA); unset, KEDA scales on CPU alone. */
+  readonly targetRpsPerReplica?: number;
+  /** Shed requests per second per replica beyond which replicas are added (KEDA only). */
+  readonly targetShedRpsPerReplica?: number;
+  /** CPU utilisation aimed at, percent of the request (KEDA's `cpu` trigger; the plain HPA's metric, 70 if unset). */
+  readonly targetCpuUtilisationPercent?: number;
+  /** Replicas while the metrics cannot be read (KEDA), and the fixed count with autoscaler `none`. */
+  readonly fallbackReplicas?: number;
+}
 
 /** How one tier runs in one environment. */
 export interface TierEnvironment {
   /** Fixed replica count; leave unset when `autoscaling` is set. */
   readonly replicas?: number;
   /** Set when an autoscaler owns the replica count (the Deployment then omits it). */
-  readonly autoscaling?: AutoscalingProps;
+  readonly autoscaling?: TierAutoscaling;
   readonly resources: ResourcesProps;
   /** The service's own environment variables (see apps/<tier>/src/config.ts). */
   readonly config: Readonly<Record<string, string>>;
@@ -40,11 +54,56 @@ export interface Environment {
   readonly monitoringNamespaceSelector: Readonly<Record<string, string>>;
   /** How the environment's Prometheus (Operator) finds Castle's ServiceMonitors. */
   readonly monitoring: MonitoringEnvironment;
+  /**
+   * What scales the autoscaled tiers: a KEDA ScaledObject, a plain CPU HPA (clusters without
+   * KEDA), or nothing (each autoscaled tier then runs its `fallbackReplicas`). @default 'keda'
+   */
+  readonly autoscaler?: AutoscalerKind;
+  /** Prometheus that KEDA's triggers query. @default 'http://prometheus.monitoring.svc:9090' */
+  readonly prometheusUrl?: string;
   readonly www: TierEnvironment;
   readonly backend: TierEnvironment;
   /** Castle's PrometheusRule and Grafana dashboards (the cluster must run the Prometheus Operator); none when unset. */
   readonly observability?: ObservabilitySettings;
 }
+
+/** The load Castle is sized for: the original project's 50 requests per second. */
+export const BASELINE_RPS = 50;
+
+/**
+ * www's autoscaling from the capacity model ({@link capacityPlan}) for the baseline, with the
+ * capacity and wait bound of the tier's own configuration (the service's defaults when unset):
+ * 5 to 10 replicas aiming at 7 rps each with 10 rps per replica and a 1000 ms wait bound.
+ */
+export function wwwAutoscaling(config: Readonly<Record<string, string>>, baselineRps = BASELINE_RPS): TierAutoscaling {
+  const plan = capacityPlan({
+    baselineRps,
+    capacityRps: Number(config.WWW_CAPACITY_RPS ?? 10),
+    maxWaitMs: Number(config.WWW_MAX_WAIT_MS ?? 250),
+  });
+  return {
+    minReplicas: plan.minReplicas,
+    maxReplicas: plan.maxReplicas,
+    targetRpsPerReplica: plan.targetRpsPerReplica,
+    // Saturation: one shed request per second per replica adds replicas even when the request
+    // rate looks fine (capacity lost to a slow backend: sheds for concurrency).
+    targetShedRpsPerReplica: 1,
+    fallbackReplicas: plan.steadyReplicas,
+  };
+}
+
+/**
+ * The backend's autoscaling: at least 2 (one may be lost to a rollout or a node), on CPU and
+ * on request rate. It has no limiter; 100 rps per replica keeps it far below what one replica
+ * serves, so CPU decides under real load.
+ */
+export const backendAutoscaling: TierAutoscaling = {
+  minReplicas: 2,
+  maxReplicas: 6,
+  targetRpsPerReplica: 100,
+  targetCpuUtilisationPercent: 70,
+  fallbackReplicas: 3,
+};
 
 const monitoring = { 'castle.dev/monitoring': 'true' };
 // The hermetic cluster's monitoring add-on (cluster/manifests/monitoring) selects this label.
@@ -95,15 +154,20 @@ const staging: Environment = {
   },
 };
 
+// A 1000 ms wait bound: with 30% headroom the capacity model (and the measured table) sheds
+// nothing; the default 250 ms would shed about 5% at the same utilisation.
+const productionWwwConfig = { WWW_LOG_LEVEL: 'info', WWW_MAX_WAIT_MS: '1000' };
+
 const production: Environment = {
   ...staging,
+  autoscaler: 'keda',
   www: {
-    autoscaling: { minReplicas: 3, maxReplicas: 20 },
+    autoscaling: wwwAutoscaling(productionWwwConfig),
     resources: { requests: { cpu: '200m', memory: '128Mi' }, limits: { cpu: '1', memory: '512Mi' } },
-    config: { WWW_LOG_LEVEL: 'info' },
+    config: productionWwwConfig,
   },
   backend: {
-    replicas: 3,
+    autoscaling: backendAutoscaling,
     resources: { requests: { cpu: '200m', memory: '128Mi' }, limits: { cpu: '1', memory: '512Mi' } },
     config: { BACKEND_LOG_LEVEL: 'info' },
   },
@@ -138,6 +202,10 @@ function validateTier(where: string, tier: TierEnvironment): string[] {
     if (tier.autoscaling.maxReplicas < tier.autoscaling.minReplicas) {
       problems.push(`${where}.autoscaling.maxReplicas: must be ≥ minReplicas (${tier.autoscaling.minReplicas}), got ${tier.autoscaling.maxReplicas}`);
     }
+    const a = tier.autoscaling;
+    if (a.targetRpsPerReplica !== undefined && !(Number.isFinite(a.targetRpsPerReplica) && a.targetRpsPerReplica > 0)) {
+      problems.push(`${where}.autoscaling.targetRpsPerReplica: must be a number > 0, got ${show(a.targetRpsPerReplica)}`);
+    }
   } else if (tier.replicas === undefined) {
     problems.push(`${where}.replicas: must be set when the tier is not autoscaled, got undefined`);
   } else {
@@ -167,6 +235,7 @@ export function validateEnvironment(name: string, env: Environment): string[] {
       ? [`${where}.monitoringNamespaceSelector: must name at least one label, got {}`]
       : Object.entries(env.monitoringNamespaceSelector).flatMap(([k, v]) => checkLabelValue(`${where}.monitoringNamespaceSelector.${k}`, v))),
     ...validateSelectorLabels(`${where}.monitoring.selectorLabels`, env.monitoring.selectorLabels),
+    ...(env.autoscaler === undefined || autoscalerKinds.includes(env.autoscaler) ? [] : [`${where}.autoscaler: must be one of ${autoscalerKinds.join(', ')}, got ${show(env.autoscaler)}`]),
     ...validateTier(`${where}.www`, env.www),
     ...validateTier(`${where}.backend`, env.backend),
   ];

@@ -2,7 +2,9 @@
  * Castle's Kubernetes manifests: {@link render} one environment to plain objects, then
  * {@link toYaml} for kubectl, Argo CD or Flux. Pure: nothing here does I/O.
  */
-export { render, type RenderOptions } from './render.js';
+export { render, type AutoscalingOptions, type RenderOptions } from './render.js';
+export { capacityPlan, type CapacityInputs, type CapacityPlan } from './capacity.js';
+export { autoscalerQueries, type AutoscalerKind } from './autoscaler.js';
 export { environmentNames } from './environments.js';
 export { toYaml } from './yaml.js';
 export { ManifestError } from './errors.js';

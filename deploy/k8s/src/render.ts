@@ -1,7 +1,17 @@
 import { App } from 'cdk8s';
+import { autoscalerKinds, type AutoscalerKind } from './autoscaler.js';
 import { CastleChart, type ChartTierProps } from './castle-chart.js';
-import { checkDnsLabel, show } from './checks.js';
-import { environmentNames, environments, isEnvironmentName, validateEnvironment, type TierEnvironment } from './environments.js';
+import { checkDnsLabel, checkInteger, show } from './checks.js';
+import {
+  backendAutoscaling,
+  environmentNames,
+  environments,
+  isEnvironmentName,
+  validateEnvironment,
+  wwwAutoscaling,
+  type TierAutoscaling,
+  type TierEnvironment,
+} from './environments.js';
 import { throwIfProblems } from './errors.js';
 import type { KubernetesObject } from './kubernetes-object.js';
 import type { ObservabilitySettings } from './observability.js';
@@ -20,6 +30,22 @@ export interface RenderOptions {
   readonly gitSha?: string;
   /** Castle's PrometheusRule and dashboards instead of the environment's; `false` for none. */
   readonly observability?: ObservabilitySettings | false;
+  /** Autoscaling other than the environment's (tests, clusters without KEDA). */
+  readonly autoscaling?: AutoscalingOptions;
+}
+
+/** {@link RenderOptions.autoscaling}. */
+export interface AutoscalingOptions {
+  /**
+   * Overrides the environment's autoscaler. `keda` or `hpa` on an environment with fixed
+   * replicas autoscales its tiers as production does (www from the capacity model with the
+   * environment's own WWW_CAPACITY_RPS and WWW_MAX_WAIT_MS); `none` fixes every tier.
+   */
+  readonly autoscaler?: AutoscalerKind;
+  /** Prometheus that KEDA queries. @default the environment's, else 'http://prometheus.monitoring.svc:9090' */
+  readonly prometheusUrl?: string;
+  /** Seconds a scale-down waits for a stable recommendation. @default 180 */
+  readonly scaleDownStabilizationSeconds?: number;
 }
 
 /** The pod template annotation naming the commit of the release. */
@@ -33,7 +59,8 @@ const registry = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?(\/[a-z0-9]+([._-
 
 // The kinds in the order an apply must create them: the namespace, then what pods refer to,
 // then the workloads.
-const applyOrder = ['Namespace', 'ServiceAccount', 'ConfigMap', 'NetworkPolicy', 'Service', 'Deployment', 'PodDisruptionBudget', 'ServiceMonitor', 'PrometheusRule'];
+// Autoscalers last: KEDA's admission webhook looks up the Deployment a ScaledObject scales.
+const applyOrder = ['Namespace', 'ServiceAccount', 'ConfigMap', 'NetworkPolicy', 'Service', 'Deployment', 'PodDisruptionBudget', 'ServiceMonitor', 'PrometheusRule', 'ScaledObject', 'HorizontalPodAutoscaler'];
 
 function validateOptions(o: RenderOptions): string[] {
   const problems: string[] = [];
@@ -50,6 +77,14 @@ function validateOptions(o: RenderOptions): string[] {
   if (o.gitSha !== undefined && !/^[0-9a-f]{7,40}$/.test(o.gitSha)) {
     problems.push(`gitSha: must be 7 to 40 lower-case hexadecimal digits, got ${show(o.gitSha)}`);
   }
+  const a = o.autoscaling;
+  if (a?.autoscaler !== undefined && !autoscalerKinds.includes(a.autoscaler)) {
+    problems.push(`autoscaling.autoscaler: must be one of ${autoscalerKinds.join(', ')}, got ${show(a.autoscaler)}`);
+  }
+  if (a?.prometheusUrl !== undefined && !/^https?:\/\/[^\s/]+(\/\S*)?$/.test(a.prometheusUrl)) {
+    problems.push(`autoscaling.prometheusUrl: must be an http:// or https:// URL, got ${show(a.prometheusUrl)}`);
+  }
+  if (a?.scaleDownStabilizationSeconds !== undefined) problems.push(...checkInteger('autoscaling.scaleDownStabilizationSeconds', a.scaleDownStabilizationSeconds, 0, 3600));
   return problems;
 }
 
@@ -66,12 +101,15 @@ export function render(options: RenderOptions): KubernetesObject[] {
   if (!env) throw new Error('unreachable: an unknown environment is a problem above');
 
   const image = (tier: string) => `${options.registry ? `${options.registry}/` : ''}castle/${tier}:${options.version}`;
-  const tier = (name: string, t: TierEnvironment): ChartTierProps => ({
-    image: image(name),
-    ...(t.autoscaling ? { autoscaling: t.autoscaling } : { replicas: t.replicas }),
-    resources: t.resources,
-    config: t.config,
-  });
+  const autoscaler = options.autoscaling?.autoscaler ?? env.autoscaler ?? 'keda';
+  // An autoscaler asked for by the options scales tiers the environment keeps fixed as production does.
+  const forced = (name: string, t: TierEnvironment): TierAutoscaling | undefined =>
+    options.autoscaling?.autoscaler === undefined || autoscaler === 'none' || t.autoscaling ? t.autoscaling : name === 'www' ? wwwAutoscaling(t.config) : backendAutoscaling;
+  const tier = (name: string, t: TierEnvironment): ChartTierProps => {
+    const autoscaling = forced(name, t);
+    return { image: image(name), ...(autoscaling ? { autoscaling } : { replicas: t.replicas }), resources: t.resources, config: t.config };
+  };
+  const stabilization = options.autoscaling?.scaleDownStabilizationSeconds;
   const settings = options.observability === false ? undefined : (options.observability ?? env.observability);
   // Rules are selected by the same Prometheus as the ServiceMonitors unless they say otherwise.
   const observability = settings && { ...settings, selectorLabels: settings.selectorLabels ?? env.monitoring.selectorLabels };
@@ -84,6 +122,9 @@ export function render(options: RenderOptions): KubernetesObject[] {
     monitoringNamespaceSelector: env.monitoringNamespaceSelector,
     serviceMonitorLabels: env.monitoring.selectorLabels,
     podAnnotations: options.gitSha ? { [GIT_SHA_ANNOTATION]: options.gitSha } : {},
+    autoscaler,
+    prometheusUrl: options.autoscaling?.prometheusUrl ?? env.prometheusUrl,
+    scalingBehaviour: stabilization === undefined ? {} : { scaleDownStabilizationSeconds: stabilization },
     www: tier('www', env.www),
     backend: tier('backend', env.backend),
     ...(observability ? { observability } : {}),

@@ -21,12 +21,14 @@ describe('the environments', () => {
     expect(validateEnvironment(name, environments[name as keyof typeof environments])).toEqual([]);
   });
 
-  it('run 8 www and 3 backend replicas locally, 3 and 2 in staging, and autoscale www from 3 in production', () => {
+  it('run 8 www and 3 backend replicas locally, 3 and 2 in staging, and autoscale with KEDA in production: www 5–10 at 7 rps each, backend from 2', () => {
     expect([environments.local.www.replicas, environments.local.backend.replicas]).toEqual([8, 3]);
     expect([environments.staging.www.replicas, environments.staging.backend.replicas]).toEqual([3, 2]);
     for (const env of [environments.production, environments['production-us-east-1'], environments['production-eu-west-1']]) {
-      expect(env.www.autoscaling).toEqual({ minReplicas: 3, maxReplicas: 20 });
-      expect(env.backend.replicas).toBe(3);
+      expect(env.autoscaler).toBe('keda');
+      expect(env.www.autoscaling).toEqual({ minReplicas: 5, maxReplicas: 10, targetRpsPerReplica: 7, targetShedRpsPerReplica: 1, fallbackReplicas: 8 });
+      expect(env.www.config.WWW_MAX_WAIT_MS).toBe('1000');
+      expect(env.backend.autoscaling).toMatchObject({ minReplicas: 2, targetCpuUtilisationPercent: 70 });
     }
   });
 
@@ -46,6 +48,8 @@ describe('the environments', () => {
     ['an unknown load balancer', { loadBalancer: 'gce' as Environment['loadBalancer'] }, ['env.test.loadBalancer: must be cluster-default or aws-nlb, got "gce"']],
     ['an empty monitoring selector', { monitoringNamespaceSelector: {} }, ['env.test.monitoringNamespaceSelector: must name at least one label, got {}']],
     ['a bad monitoring label value', { monitoringNamespaceSelector: { m: 'a b' } }, ['env.test.monitoringNamespaceSelector.m: must be a valid label value, got "a b"']],
+    ['an unknown autoscaler', { autoscaler: 'vpa' as Environment['autoscaler'] }, ['env.test.autoscaler: must be one of keda, hpa, none, got "vpa"']],
+    ['a target rate of 0', { www: { resources, config: {}, autoscaling: { minReplicas: 1, maxReplicas: 2, targetRpsPerReplica: 0 } } }, ['env.test.www.autoscaling.targetRpsPerReplica: must be a number > 0, got 0']],
   ])('name %s with its path and value', (_, change, problems) => {
     expect(validateEnvironment('test', { ...good, ...change })).toEqual(problems);
   });

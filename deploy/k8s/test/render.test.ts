@@ -2,7 +2,6 @@
 import { describe, expect, it } from 'vitest';
 import { environmentNames, ManifestError, render, type KubernetesObject, type RenderOptions } from '../src/index.js';
 import { only } from './support.js';
-import { environments, type EnvironmentName } from '../src/environments.js';
 
 const clusterScoped = new Set(['Namespace']);
 
@@ -10,10 +9,10 @@ describe('render', () => {
   it.each(environmentNames)('renders %s in apply order, Namespace first, every namespaced object in its namespace', (env) => {
     const objects = render({ env, version: '1.2.3' });
     expect(objects[0]?.kind).toBe('Namespace');
-    const order = ['Namespace', 'ServiceAccount', 'ConfigMap', 'NetworkPolicy', 'Service', 'Deployment', 'PodDisruptionBudget', 'ServiceMonitor', 'PrometheusRule'];
+    const order = ['Namespace', 'ServiceAccount', 'ConfigMap', 'NetworkPolicy', 'Service', 'Deployment', 'PodDisruptionBudget', 'ServiceMonitor', 'PrometheusRule', 'ScaledObject'];
     const kinds = objects.map((o) => o.kind);
     expect(kinds).toEqual([...kinds].sort((a, b) => order.indexOf(a) - order.indexOf(b)));
-    expect(new Set(kinds)).toEqual(new Set(order.filter((k) => k !== 'PrometheusRule' || environments[env as EnvironmentName].observability)));
+    expect(new Set(kinds)).toEqual(new Set(env.startsWith('production') ? order : order.slice(0, -1)));
     for (const o of objects.filter((x) => !clusterScoped.has(x.kind))) expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).toBe('castle');
     for (const o of objects) expect(o.metadata.labels).toMatchObject({ 'app.kubernetes.io/part-of': 'castle', 'app.kubernetes.io/version': '1.2.3' });
   });
@@ -74,10 +73,10 @@ describe('render', () => {
     expect(annotations('local')).toBeUndefined();
   });
 
-  it('omits spec.replicas of the autoscaled www in production and keeps fixed counts elsewhere', () => {
+  it('omits spec.replicas of the autoscaled tiers in production and keeps fixed counts elsewhere', () => {
     const replicas = (env: string, tier: string) => only(render({ env, version: '1.2.3' }), 'Deployment', tier).spec;
     expect(replicas('production', 'www')).not.toHaveProperty('replicas');
-    expect(replicas('production', 'backend').replicas).toBe(3);
+    expect(replicas('production', 'backend')).not.toHaveProperty('replicas');
     expect(replicas('local', 'www').replicas).toBe(8);
     expect(replicas('local', 'backend').replicas).toBe(3);
   });
@@ -128,14 +127,14 @@ describe('render with observability', () => {
     expect(only(render({ env: 'local', version: '1.2.3' }), 'PrometheusRule').metadata.labels.release).toBe('castle-monitoring');
     const production = render({ env: 'production', version: '1.2.3' });
     expect(kinds(production)).toEqual(expect.arrayContaining(['PrometheusRule/castle-rules', 'ConfigMap/dashboard-castle-red']));
-    expect(production.at(-1)?.kind).toBe('PrometheusRule');
     expect(only(production, 'PrometheusRule').metadata.labels.release).toBe('kube-prometheus-stack');
   });
 
   it('takes rule settings from the release: www maximum replicas and the backend baseline', () => {
     const rule = only(render({ env: 'production', version: '1.2.3' }), 'PrometheusRule');
     const alerts = rule.spec.groups.flatMap((g: any) => g.rules).filter((r: any) => r.alert);
-    expect(alerts.find((a: any) => a.alert === 'CastleWwwAtMaximumReplicas').expr).toMatch(/>= 20$/);
+    // production's www scales from the capacity model: at most 10 replicas.
+    expect(alerts.find((a: any) => a.alert === 'CastleWwwAtMaximumReplicas').expr).toMatch(/>= 10$/);
     // production's backend keeps the service's default BACKEND_ERROR_RATE (2%): 2% + 2% tolerance.
     expect(alerts.find((a: any) => a.alert === 'CastleBackendErrorRatioHigh').expr).toMatch(/> 0\.04$/);
   });
