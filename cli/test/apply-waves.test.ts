@@ -14,6 +14,11 @@ describe('the order objects are applied in', () => {
     ]);
   });
 
+  it('applies autoscalers after the workloads they scale (KEDA\'s webhook looks the Deployment up)', () => {
+    const waves = applyWaves([o('ScaledObject'), o('HorizontalPodAutoscaler'), o('Deployment'), o('ConfigMap')]);
+    expect(waves.map((w) => w.map((x) => x.kind))).toEqual([['ConfigMap'], ['Deployment'], ['ScaledObject', 'HorizontalPodAutoscaler']]);
+  });
+
   it('leaves out empty waves', () => {
     expect(applyWaves([o('ConfigMap')]).map((w) => w.length)).toEqual([1]);
   });

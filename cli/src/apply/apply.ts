@@ -38,16 +38,18 @@ export interface ApplyAllOptions {
 }
 
 /** Kinds that run pods, or guard them: applied after everything they may refer to. */
-const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'PodDisruptionBudget', 'HorizontalPodAutoscaler', 'ScaledObject']);
+const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'PodDisruptionBudget']);
+/** Kinds that scale a workload: applied last, since KEDA's admission webhook looks the workload up. */
+const AUTOSCALER_KINDS = new Set(['HorizontalPodAutoscaler', 'ScaledObject']);
 
 /**
  * The waves objects are applied in, each wave in parallel: namespaces, then what pods refer
  * to (service accounts, config, policies, services), then the workloads — so no pod starts
- * before its ConfigMap exists.
+ * before its ConfigMap exists — then their autoscalers.
  */
 export function applyWaves(objects: readonly KubeObject[]): KubeObject[][] {
-  const rank = (o: KubeObject) => (o.kind === 'Namespace' ? 0 : WORKLOAD_KINDS.has(o.kind) ? 2 : 1);
-  return [0, 1, 2].map((r) => objects.filter((o) => rank(o) === r)).filter((wave) => wave.length > 0);
+  const rank = (o: KubeObject) => (o.kind === 'Namespace' ? 0 : WORKLOAD_KINDS.has(o.kind) ? 2 : AUTOSCALER_KINDS.has(o.kind) ? 3 : 1);
+  return [0, 1, 2, 3].map((r) => objects.filter((o) => rank(o) === r)).filter((wave) => wave.length > 0);
 }
 
 /**
