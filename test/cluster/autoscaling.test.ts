@@ -1,6 +1,6 @@
 /**
  * KEDA scales www on its request rate: Castle rendered with `autoscaling: { autoscaler: 'keda' }`
- * (local's settings otherwise), Prometheus scraping its pods through a PodMonitor, an open-loop
+ * (local's settings otherwise), Prometheus scraping its pods through the rendered ServiceMonitors, an open-loop
  * load of 50 requests/s with a connection per request, a step to 90, and back. www must grow to
  * its maximum while the step lasts and shrink again after the (shortened) stabilisation window,
  * with no failed request at any time (capacity sheds are counted apart).
@@ -8,6 +8,7 @@
  * Needs KEDA and the monitoring stack on the cluster (`bash cluster/addons.sh keda monitoring`):
  * without them the test fails when `CI` is set and is skipped otherwise.
  */
+import { AutoscalingV2Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { closeServiceUrls, createTestNamespace, deleteNamespace, dumpDiagnostics, loadKubeConfig, serviceUrl } from '../support/cluster.js';
 import { autoscalingPrerequisites, deployAutoscaled, runPhases, timeToCapacity, total, type StepSecond } from '../support/load-step.js';
@@ -41,6 +42,9 @@ describe.skipIf(missing.length > 0)('autoscaling www with KEDA on a real cluster
   it('scales www up to its maximum under a step from 50 to 90 requests/s and back down at 50, with no failed request', async () => {
     onTestFailed(async () => {
       await dumpDiagnostics(namespace, kc);
+      // What KEDA's HPA read from each trigger, and why it did or did not scale.
+      const hpas = await kc.makeApiClient(AutoscalingV2Api).listNamespacedHorizontalPodAutoscaler({ namespace });
+      for (const h of hpas.items) console.error(`hpa ${h.metadata?.name}: ${JSON.stringify({ currentMetrics: h.status?.currentMetrics, conditions: h.status?.conditions?.map((c) => `${c.type}=${c.status} ${c.reason}: ${c.message}`) })}`);
     });
     const run = await runPhases(kc, namespace, url, [
       // 50 rps at 7 per replica: KEDA holds ceil(50 / 7) = 8, or 7 while the measured rate
@@ -66,6 +70,9 @@ describe.skipIf(missing.length > 0)('autoscaling www with KEDA on a real cluster
       failed: run.failed,
     };
     console.error(`autoscaling: ${JSON.stringify(summary)}`);
+    // Every 5 s: the phase's offered rate, www replicas desired/ready, and the sheds of those 5 s.
+    const timeline = seconds.filter((s) => s.second % 5 === 0).map((s) => `${s.second}s ${s.rate}rps ${s.desired}/${s.ready} shed ${total(seconds, s.second, s.second + 5, 'shed')}`);
+    console.error(`autoscaling timeline: ${timeline.join('; ')}`);
 
     expect(run.failures, 'failed requests (sheds are counted apart)').toEqual([]);
     expect(summary.replicasBeforeStep).toBeGreaterThanOrEqual(7);

@@ -1,7 +1,7 @@
 /**
  * The load-step scenario of autoscaling, shared by the cluster test
  * (test/cluster/autoscaling.test.ts) and the benchmark (bench/load-step.ts): Castle rendered
- * with KEDA into a namespace, a PodMonitor so that Prometheus scrapes its pods, an open-loop
+ * with KEDA into a namespace, its ServiceMonitors so that Prometheus scrapes its pods, an open-loop
  * load at a baseline rate, a step up, and back; every second what the clients offered, got
  * served, saw shed or failed, and how many www replicas the Deployment had.
  */
@@ -19,16 +19,13 @@ const { version } = JSON.parse(readFileSync(new URL('../../package.json', import
 /** Prometheus as KEDA reaches it inside the cluster (`CASTLE_PROMETHEUS_URL` overrides). */
 export const PROMETHEUS_URL = process.env.CASTLE_PROMETHEUS_URL ?? 'http://prometheus.monitoring.svc:9090';
 
-/** The label the monitoring stack's Prometheus selects PodMonitors by. */
-export const MONITORING_SELECTOR = { release: 'castle-monitoring' };
-
-/** Whether the cluster serves KEDA's ScaledObject and the Prometheus Operator's PodMonitor. */
+/** Whether the cluster serves KEDA's ScaledObject and the Prometheus Operator's ServiceMonitor. */
 export async function autoscalingPrerequisites(kc: KubeConfig): Promise<string[]> {
   const client = KubernetesObjectApi.makeApiClient(kc);
   const missing: string[] = [];
   for (const [apiVersion, kind, what] of [
     ['keda.sh/v1alpha1', 'ScaledObject', 'KEDA (bash cluster/addons.sh keda)'],
-    ['monitoring.coreos.com/v1', 'PodMonitor', 'the monitoring stack (bash cluster/addons.sh monitoring)'],
+    ['monitoring.coreos.com/v1', 'ServiceMonitor', 'the monitoring stack (bash cluster/addons.sh monitoring)'],
   ] as const) {
     try {
       await client.list(apiVersion, kind, 'default');
@@ -39,22 +36,9 @@ export async function autoscalingPrerequisites(kc: KubeConfig): Promise<string[]
   return missing;
 }
 
-/** A PodMonitor that has Prometheus scrape every Castle pod's `metrics` port every 5 s. */
-export function podMonitor(namespace: string): KubernetesObject {
-  return {
-    apiVersion: 'monitoring.coreos.com/v1',
-    kind: 'PodMonitor',
-    metadata: { name: 'castle', namespace, labels: { ...MONITORING_SELECTOR } },
-    spec: {
-      selector: { matchLabels: { 'app.kubernetes.io/part-of': 'castle' } },
-      podMetricsEndpoints: [{ port: 'metrics', path: '/metrics', interval: '5s' }],
-    },
-  };
-}
-
 /**
- * Renders `local` with KEDA into `namespace` (images as loaded for tests), applies it and a
- * PodMonitor, and waits until www has at least `minReady` ready replicas and KEDA's HPA reads
+ * Renders `local` with KEDA into `namespace` (images as loaded for tests; its ServiceMonitors
+ * have Prometheus scrape the pods), applies it, and waits until www has at least `minReady` ready replicas and KEDA's HPA reads
  * the request rate from Prometheus. Dumps the namespace's diagnostics before rethrowing.
  */
 export async function deployAutoscaled(
@@ -69,7 +53,7 @@ export async function deployAutoscaled(
   const objects = render({ env: 'local', version, namespace, autoscaling: { autoscaler, prometheusUrl: PROMETHEUS_URL, scaleDownStabilizationSeconds } });
   const client = KubernetesObjectApi.makeApiClient(kc);
   try {
-    for (const object of [...objects, podMonitor(namespace)]) {
+    for (const object of objects) {
       const withImage = object.kind === 'Deployment' ? structuredClone(object) : object;
       if (object.kind === 'Deployment') {
         for (const c of (withImage as unknown as { spec: { template: { spec: { containers: { name: string; image: string }[] } } } }).spec.template.spec.containers) c.image = imageFor(c.name);
@@ -80,7 +64,7 @@ export async function deployAutoscaled(
     const min = scaler.spec.minReplicaCount ?? scaler.spec.minReplicas ?? 1;
     await waitFor(`www to have ${min} ready replicas (the HPA applies the minimum)`, timeoutMs, async () => (await replicas(kc, namespace)).ready >= min);
     if (autoscaler === 'keda') {
-      await waitFor(`KEDA's HPA of www to read the request rate from Prometheus (${PROMETHEUS_URL}; is the PodMonitor scraped?)`, timeoutMs, async () => (await hpaMetric(kc, namespace)) !== undefined);
+      await waitFor(`KEDA's HPA of www to read the request rate from Prometheus (${PROMETHEUS_URL}; are the ServiceMonitors scraped?)`, timeoutMs, async () => (await hpaMetric(kc, namespace)) !== undefined);
     }
   } catch (err) {
     await dumpDiagnostics(namespace, kc);
