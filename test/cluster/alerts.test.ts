@@ -51,23 +51,14 @@ interface Notification {
 }
 
 function manifests(namespace: string): KubernetesObject[] {
-  const objects = render({ env: 'local', version, namespace, observability: testObservability }).map((o): KubernetesObject => {
+  // The rendered ServiceMonitors have Prometheus scrape both tiers.
+  return render({ env: 'local', version, namespace, observability: testObservability }).map((o): KubernetesObject => {
     if (o.kind !== 'Deployment') return o;
     const copy = structuredClone(o) as Workload;
     copy.spec.replicas = REPLICAS[o.metadata.name] ?? 1;
     for (const c of copy.spec.template.spec.containers) c.image = imageFor(c.name);
     return copy;
   });
-  // Until the render has ServiceMonitors of its own, a PodMonitor has Prometheus scrape both tiers.
-  if (!objects.some((o) => o.kind === 'ServiceMonitor' || o.kind === 'PodMonitor')) {
-    objects.push({
-      apiVersion: 'monitoring.coreos.com/v1',
-      kind: 'PodMonitor',
-      metadata: { name: 'castle', namespace, labels: SELECTOR },
-      spec: { selector: { matchLabels: { 'app.kubernetes.io/part-of': 'castle' } }, podMetricsEndpoints: [{ port: 'metrics', path: '/metrics' }] },
-    });
-  }
-  return objects;
 }
 
 function receiverConfig(namespace: string, url: string): KubernetesObject {
