@@ -3,6 +3,8 @@
 # running hermetic cluster. Each add-on is a file cluster/addon-NAME.sh that defines
 # addon_build and addon_install; both are idempotent, so a warm run only checks.
 #   bash cluster/addons.sh NAME...          (npm run cluster:addons -- NAME...)
+#   bash cluster/addons.sh --build NAME...  only build them (no cluster needed), as .ci/run
+#                                           does while the cluster is still being built
 #   bash cluster/addons.sh --list
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -17,19 +19,20 @@ available() {
 }
 
 usage() {
-  printf 'usage: bash cluster/addons.sh NAME...\nadd-ons: %s\n' "$(available | paste -sd' ')" >&2
+  printf 'usage: bash cluster/addons.sh [--build] NAME...\nadd-ons: %s\n' "$(available | paste -sd' ')" >&2
   exit 2
 }
 
 main() {
   [[ $# -gt 0 ]] || usage
   [[ $1 == --list ]] && { available; return 0; }
-  local name started
+  local name started build_only=0
+  [[ $1 == --build ]] && { build_only=1; shift; [[ $# -gt 0 ]] || usage; }
   for name in "$@"; do
     [[ -f $CLUSTER_DIR/addon-$name.sh ]] || { printf '✗ no add-on named %s\n' "$name" >&2; usage; }
   done
   require_root
-  if [[ ! -f $KUBECONFIG_PATH ]] || ! kubectl_ get --raw /readyz >/dev/null 2>&1; then
+  if ((build_only == 0)) && { [[ ! -f $KUBECONFIG_PATH ]] || ! kubectl_ get --raw /readyz >/dev/null 2>&1; }; then
     fail "the hermetic cluster is not up; run npm run cluster:up first"
   fi
   for name in "$@"; do
@@ -42,12 +45,12 @@ main() {
       # shellcheck source=/dev/null
       source "$CLUSTER_DIR/addon-$name.sh"
       addon_build
-      addon_install
+      ((build_only == 1)) || addon_install
     )
     local status=$?
     set -e
     ((status == 0)) || fail "add-on $name failed (see above)"
-    ok "add-on $name: ready in $(($(now_s) - started))s"
+    ok "add-on $name: $( ((build_only == 1)) && echo built || echo ready) in $(($(now_s) - started))s"
   done
 }
 

@@ -3,6 +3,8 @@
 # the cluster is already up it only checks it and prints how to use it; when a host
 # process has died it starts just that one again.
 #   bash cluster/up.sh        (npm run cluster:up)
+#   bash cluster/up.sh --packages   only install the Debian packages the cluster and its
+#                                   build need (as .ci/run does before building in parallel)
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source=pki.sh
@@ -134,6 +136,10 @@ EOF
 
 main() {
   require_root
+  if [[ ${1:-} == --packages ]]; then
+    ensure_packages "${RUNTIME_PACKAGES[@]}" gcc libc6-dev
+    return 0
+  fi
   local started
   started=$(now_s)
   check_host

@@ -30,8 +30,7 @@ export interface PromtoolCase {
 
 const cacheCandidates = [
   process.env.PROMTOOL,
-  join(process.env.BIN_DIR ?? '/var/cache/castle/k8s-v1.33.13/bin', 'promtool'),
-  join(process.env.CASTLE_CACHE_DIR ?? '/var/cache/castle', 'tools/bin/promtool'),
+  join(process.env.BIN_DIR ?? join(process.env.CASTLE_CACHE_DIR ?? '/var/cache/castle', 'k8s-v1.33.13/bin'), 'promtool'),
 ];
 
 /** The promtool binary, if one is installed. */
