@@ -23,7 +23,7 @@ const root = join(import.meta.dirname, '..');
 const rounds = Number(process.env.BENCH_DEPLOY_ROUNDS ?? 3);
 const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
 const kubeconfig = process.env.KUBECONFIG ?? '/var/lib/castle-k8s/kubeconfig';
-const kubectl = process.env.KUBECTL ?? globSync('/var/cache/castle/k8s-*/bin/kubectl')[0] ?? 'kubectl';
+const kubectl = process.env.KUBECTL ?? globSync(`${process.env.CASTLE_CACHE_DIR ?? '/var/cache/castle'}/k8s-*/bin/kubectl`)[0] ?? 'kubectl';
 const env = { ...process.env, KUBECONFIG: kubeconfig };
 const work = mkdtempSync(join(tmpdir(), 'castle-bench-deploy-'));
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install the CI tools Castle's workflow and supply-chain checks use, pinned, into a cache
-# outside the repository: ${CASTLE_TOOLS_DIR:-/var/cache/castle/tools}/bin.
+# outside the repository: ${CASTLE_TOOLS_DIR:-${CASTLE_CACHE_DIR:-/var/cache/castle}/tools}/bin.
 #
 #   actionlint  github.com/rhysd/actionlint        workflow lint (and shellcheck of run: steps when present)
 #   zizmor      PyPI zizmor, in a venv             workflow security audit
@@ -20,7 +20,7 @@ set -euo pipefail
 log() { printf 'ensure-tools: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-dir=${CASTLE_TOOLS_DIR:-/var/cache/castle/tools}
+dir=${CASTLE_TOOLS_DIR:-${CASTLE_CACHE_DIR:-/var/cache/castle}/tools}
 bin=$dir/bin
 
 # name|go package to install|version (the module's tag)

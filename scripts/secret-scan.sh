@@ -11,7 +11,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 log() { printf 'secrets:scan: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 2; }
 
-gitleaks=${CASTLE_TOOLS_DIR:-/var/cache/castle/tools}/bin/gitleaks
+gitleaks=${CASTLE_TOOLS_DIR:-${CASTLE_CACHE_DIR:-/var/cache/castle}/tools}/bin/gitleaks
 [[ -x $gitleaks ]] || die "gitleaks is not installed: run npm run tools:ensure -- gitleaks"
 common=(--config "$root/.gitleaks.toml" --no-banner --no-color --redact --exit-code 1 --log-level warn --verbose)
 

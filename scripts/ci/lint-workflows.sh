@@ -7,7 +7,7 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-bin=${CASTLE_TOOLS_DIR:-/var/cache/castle/tools}/bin
+bin=${CASTLE_TOOLS_DIR:-${CASTLE_CACHE_DIR:-/var/cache/castle}/tools}/bin
 log() { printf 'lint:workflows: %s\n' "$*" >&2; }
 for tool in actionlint zizmor; do
   [[ -x $bin/$tool ]] || { log "error: $tool is not installed: run npm run tools:ensure -- actionlint zizmor"; exit 2; }

@@ -62,7 +62,7 @@ function prepareImages(): void {
 // ---- the cluster's runtime, for SIGKILL ----
 
 function crictl(args: readonly string[]): string {
-  const bin = globSync('/var/cache/castle/k8s-*/bin/crictl')[0];
+  const bin = globSync(`${process.env.CASTLE_CACHE_DIR ?? '/var/cache/castle'}/k8s-*/bin/crictl`)[0];
   if (!bin) throw new Error('crictl of the hermetic cluster not found under /var/cache/castle/k8s-*/bin; is this the hermetic cluster?');
   const sock = join(process.env.CASTLE_K8S_RUN_DIR ?? '/run/castle-k8s', 'containerd.sock');
   return execFileSync(bin, ['--runtime-endpoint', `unix://${sock}`, '--timeout', '30s', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });

@@ -16,7 +16,7 @@ const chart = fileURLToPath(new URL('../../deploy/helm/castle/', import.meta.url
  * This test lives in the cluster tier, though it needs no cluster, because that is where CI
  * has built helm: the int tier runs before the cluster build.
  */
-const helm = process.env.HELM ?? globSync('/var/cache/castle/k8s-*/bin/helm').sort().at(-1);
+const helm = process.env.HELM ?? globSync(`${process.env.CASTLE_CACHE_DIR ?? '/var/cache/castle'}/k8s-*/bin/helm`).sort().at(-1);
 const found = helm !== undefined && existsSync(helm);
 const skip = !found && !process.env.CI;
 

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
 /** Where scripts/ensure-tools.sh installs the CI tools. */
-export const toolsBin = `${process.env.CASTLE_TOOLS_DIR ?? '/var/cache/castle/tools'}/bin`;
+export const toolsBin = `${process.env.CASTLE_TOOLS_DIR ?? `${process.env.CASTLE_CACHE_DIR ?? '/var/cache/castle'}/tools`}/bin`;
 
 /** The path of a CI tool, or an error saying how to install it. */
 export function tool(name: 'syft' | 'cosign' | 'registry' | 'gitleaks' | 'actionlint' | 'zizmor'): string {
