@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { applyVerdict } from '../src/engine/verdict.js';
+import type { Kube } from '../src/kube/client.js';
 import type { KubeObject } from '../src/kube/objects.js';
-import { heldDeployment, type VerdictOptions } from '../src/rollout/canary.js';
+import { heldDeployment, takeVerdict, type VerdictOptions } from '../src/rollout/canary.js';
 import type { Verdict } from '../src/rollout/verdict.js';
 import { record } from './fixtures.js';
 
@@ -13,6 +14,9 @@ const verdict = (outcome: Verdict['outcome']): Verdict => ({
   old: { total: 300, errors: 0, ratio: 0, pods: 3 },
   new: { total: 100, errors: 9, ratio: 0.09, pods: 1 },
   trafficShare: 0.25,
+  pValue: 0.0001,
+  confidence: 0.99,
+  excluded: [],
 });
 
 describe('holding a rollout for the verdict', () => {
@@ -35,6 +39,20 @@ describe('applying the verdict to a revision', () => {
     expect(r.verdict?.outcome).toBe('pass');
   });
 
+  it('names the pods left out of the verdict and why', async () => {
+    const r = record(2, 'pending');
+    const excluded = [{ pod: 'www-old-a', group: 'old' as const, reason: 'counters unreadable at the start of the window (HTTP 503)' }];
+    await expect(applyVerdict(r, { old: true }, deployment, options, () => Promise.resolve({ ...verdict('pass'), excluded }))).resolves.toMatch(
+      /; left out: old pod www-old-a, counters unreadable at the start of the window \(HTTP 503\)$/,
+    );
+  });
+
+  it('stores the fields older revisions have, so their history still reads the same', async () => {
+    const r = record(2, 'pending');
+    await applyVerdict(r, { old: true }, deployment, options, () => Promise.resolve(verdict('pass')));
+    expect(r.verdict).toMatchObject({ outcome: 'pass', detail: { outcome: 'pass', reason: 'why', old: { total: 300, errors: 0, ratio: 0, pods: 3 }, new: { total: 100, errors: 9, ratio: 0.09, pods: 1 }, trafficShare: 0.25 } });
+  });
+
   it.each<[Verdict['outcome'], VerdictOptions['onInconclusive'], boolean]>([
     ['fail', 'continue', true],
     ['inconclusive', 'fail', true],
@@ -45,5 +63,48 @@ describe('applying the verdict to a revision', () => {
     if (fails) await expect(run).rejects.toThrow(/rollout verdict/);
     else await expect(run).resolves.toMatch(/inconclusive/);
     expect(r.verdict?.outcome).toBe(outcome);
+  });
+});
+
+describe('taking the verdict', () => {
+  const pod = (name: string, hash: string): KubeObject => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, labels: { app: 'www', 'pod-template-hash': hash } },
+    status: { conditions: [{ type: 'Ready', status: 'True' }] },
+  });
+  const metrics = (total: number, errors: number): string =>
+    [`http_requests_total{route="/",status_code="200"} ${total - errors}`, `http_requests_total{route="/",status_code="500"} ${errors}`].join('\n');
+
+  /** A cluster with one new pod and three old ones; each pod answers its metrics reads in turn (a number is an HTTP status). */
+  function cluster(reads: Record<string, (string | number)[]>): Kube {
+    const fake = {
+      get: () => Promise.resolve({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'www', generation: 2, annotations: { 'deployment.kubernetes.io/revision': '2' } }, spec: { selector: { matchLabels: { app: 'www' } } }, status: { observedGeneration: 2 } }),
+      list: (_: string, kind: string) =>
+        Promise.resolve(kind === 'ReplicaSet' ? [{ apiVersion: 'apps/v1', kind, metadata: { name: 'www-new', annotations: { 'deployment.kubernetes.io/revision': '2' }, labels: { 'pod-template-hash': 'new' } } }] : [pod('www-new-1', 'new'), pod('www-old-1', 'old'), pod('www-old-2', 'old'), pod('www-old-3', 'old')]),
+      proxyGet: (path: string) => {
+        const next = reads[/pods\/([^:]+):/.exec(path)?.[1] ?? '']?.shift();
+        return Promise.resolve(typeof next === 'number' ? { status: next, body: 'unavailable' } : { status: 200, body: next ?? '' });
+      },
+    };
+    return fake as unknown as Kube;
+  }
+
+  it('leaves out a pod whose start read failed instead of counting its lifetime totals, and names it', async () => {
+    const progress: string[] = [];
+    const v = await takeVerdict(
+      cluster({
+        'www-new-1': [metrics(0, 0), metrics(250, 5)],
+        'www-old-1': [503, metrics(8250, 240)],
+        'www-old-2': [metrics(9000, 270), metrics(9250, 270)],
+        'www-old-3': [metrics(9500, 280), metrics(9750, 280)],
+      }),
+      'ns',
+      { ...options, windowSeconds: 0 },
+      { deadlineMs: 1000, onProgress: (line) => progress.push(line) },
+    );
+    expect(v).toMatchObject({ outcome: 'fail', old: { total: 500, errors: 0, pods: 2 }, new: { total: 250, errors: 5, pods: 1 } });
+    expect(v.excluded).toEqual([{ pod: 'www-old-1', group: 'old', reason: 'counters unreadable at the start of the window (HTTP 503)' }]);
+    expect(progress.join('\n')).toMatch(/left out of the verdict: old pod www-old-1, counters unreadable at the start of the window \(HTTP 503\); is port 9090 path \/metrics right\?/);
   });
 });

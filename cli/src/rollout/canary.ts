@@ -2,7 +2,7 @@ import { CastleError } from '../errors.js';
 import type { Kube } from '../kube/client.js';
 import type { KubeObject } from '../kube/objects.js';
 import { containerStates, fatalState, type PodLike } from './diagnose.js';
-import { type Counts, type PodSample, type Verdict, type VerdictPolicy, groupIncreases, judge, parseRequestCounts } from './verdict.js';
+import { type Counts, type PodSample, type ReadFailure, type Verdict, type VerdictPolicy, describeExcluded, groupIncreases, judge, parseRequestCounts } from './verdict.js';
 import { sleep } from './sleep.js';
 
 /** How the verdict is taken. */
@@ -38,14 +38,15 @@ interface Pod extends KubeObject {
 
 const ready = (p: Pod): boolean => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 
-async function counts(kube: Kube, namespace: string, pod: string, o: VerdictOptions): Promise<Counts | undefined> {
+async function counts(kube: Kube, namespace: string, pod: string, o: VerdictOptions): Promise<Counts | ReadFailure> {
   const { status, body } = await kube.proxyGet(`/api/v1/namespaces/${namespace}/pods/${pod}:${o.port}/proxy/${o.path.replace(/^\//, '')}`);
-  return status === 200 ? parseRequestCounts(body) : undefined;
+  return status === 200 ? parseRequestCounts(body) : { failure: `HTTP ${status}` };
 }
 
 /**
  * Wait for the first new pod of the held Deployment to be ready, sample every ready pod's
- * request counters at the start and end of the window, and judge new against old.
+ * request counters at the start and end of the window, and judge new against old. A pod
+ * whose counters could not be read at either end is left out, and named in the verdict.
  */
 export async function takeVerdict(
   kube: Kube,
@@ -77,18 +78,14 @@ export async function takeVerdict(
   }
   const hash = newHash ?? '';
   const live = pods.filter(ready);
-  const start = new Map<string, Counts | undefined>();
-  for (const p of live) start.set(p.metadata.name, await counts(kube, namespace, p.metadata.name, o));
-  onProgress?.(`window of ${o.windowSeconds} s over ${live.filter((p) => p.metadata.labels?.['pod-template-hash'] === hash).length} new and ${live.filter((p) => p.metadata.labels?.['pod-template-hash'] !== hash).length} old pods`);
+  const begun: Omit<PodSample, 'end'>[] = [];
+  for (const p of live) begun.push({ pod: p.metadata.name, hash: p.metadata.labels?.['pod-template-hash'] ?? '', start: await counts(kube, namespace, p.metadata.name, o) });
+  onProgress?.(`window of ${o.windowSeconds} s over ${begun.filter((s) => s.hash === hash).length} new and ${begun.filter((s) => s.hash !== hash).length} old pods`);
   await sleep(o.windowSeconds * 1000, signal);
   if (signal?.aborted) throw new CastleError('CASTLE_ERR_VERDICT', 'interrupted');
   const samples: PodSample[] = [];
-  const unreadable: string[] = [];
-  for (const p of live) {
-    const end = await counts(kube, namespace, p.metadata.name, o);
-    if (end) samples.push({ pod: p.metadata.name, hash: p.metadata.labels?.['pod-template-hash'] ?? '', start: start.get(p.metadata.name), end });
-    else unreadable.push(p.metadata.name);
-  }
-  if (unreadable.length > 0) onProgress?.(`metrics unreadable on port ${o.port} at ${o.path} of ${unreadable.join(', ')}`);
-  return judge(groupIncreases(samples, hash), o.policy);
+  for (const s of begun) samples.push({ ...s, end: await counts(kube, namespace, s.pod, o) });
+  const groups = groupIncreases(samples, hash);
+  if (groups.excluded.length > 0) onProgress?.(`left out of the verdict: ${describeExcluded(groups.excluded)}; is port ${o.port} path ${o.path} right?`);
+  return judge(groups, o.policy);
 }
