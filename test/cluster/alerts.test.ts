@@ -9,7 +9,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { KubernetesObjectApi, PatchStrategy, type KubeConfig } from '@kubernetes/client-node';
-import { render, type KubernetesObject, type ObservabilitySettings } from '@castle/k8s';
+import { configMapName, render, type KubernetesObject, type ObservabilitySettings } from '@castle/k8s';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { closeServiceUrls, createTestNamespace, deleteNamespace, dumpDiagnostics, loadKubeConfig, serviceUrl } from '../support/cluster.js';
 import { waitForRollout } from '../support/cluster-rollout.js';
@@ -42,7 +42,9 @@ const testObservability: ObservabilitySettings = {
 // Fewer replicas than `local` runs, to keep the test light.
 const REPLICAS: Record<string, number> = { www: 2, backend: 1 };
 
-type Workload = KubernetesObject & { spec: { replicas?: number; template: { metadata: { annotations?: Record<string, string> }; spec: { containers: Array<{ name: string; image: string }> } } } };
+type Workload = KubernetesObject & {
+  spec: { replicas?: number; template: { spec: { containers: Array<{ name: string; image: string; envFrom?: Array<{ configMapRef?: { name: string } }> }> } } };
+};
 
 /** What the webhook receiver got from Alertmanager. */
 interface Notification {
@@ -87,12 +89,18 @@ describe('alerts and dashboards on the real Prometheus and Alertmanager', () => 
   const apply = async (list: readonly KubernetesObject[]) => {
     for (const o of list) await client.patch(asModel(o), undefined, undefined, 'castle-test', true, PatchStrategy.ServerSideApply);
   };
-  /** The backend with `BACKEND_ERROR_RATE` set (its ConfigMap and a restart of its pods), rolled out. */
+  /**
+   * The backend with `BACKEND_ERROR_RATE` set, rolled out: a new ConfigMap named by its content
+   * (the rendered one is immutable) and the Deployment pointed at it.
+   */
   const setBackendErrorRate = async (rate: string) => {
-    const config = structuredClone(objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'backend-config')) as KubernetesObject & { data: Record<string, string> };
-    config.data.BACKEND_ERROR_RATE = rate;
     const deployment = structuredClone(objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'backend')) as Workload;
-    deployment.spec.template.metadata.annotations = { ...deployment.spec.template.metadata.annotations, 'castle.dev/test-error-rate': rate };
+    const ref = deployment.spec.template.spec.containers[0]?.envFrom?.[0]?.configMapRef;
+    const rendered = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === ref?.name) as (KubernetesObject & { data: Record<string, string> }) | undefined;
+    if (!ref || !rendered) throw new Error('the rendered backend Deployment reads no ConfigMap of the render');
+    const data = { ...rendered.data, BACKEND_ERROR_RATE: rate };
+    const config = { ...rendered, metadata: { ...rendered.metadata, name: configMapName('backend', data) }, data };
+    ref.name = config.metadata.name;
     await apply([config, deployment]);
     await waitForRollout(kc, namespace, 'backend');
   };

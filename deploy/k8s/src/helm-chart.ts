@@ -19,9 +19,22 @@ const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
  * `.Values.environment` names this environment.
  */
 function template(env: EnvironmentName): string {
-  let text = toYaml(render({ env, version: sentinel.version, registry: sentinel.registry, namespace: sentinel.namespace, gitSha: sentinel.gitSha }));
+  const objects = render({ env, version: sentinel.version, registry: sentinel.registry, namespace: sentinel.namespace, gitSha: sentinel.gitSha });
+  // A content-named ConfigMap's name is a hash of its data, fixed here when the chart is
+  // generated: Helm can substitute a value into the data but cannot re-hash the name.
+  for (const o of objects.filter((x) => x.kind === 'ConfigMap' && x.immutable === true)) {
+    const data = JSON.stringify(o.data ?? {});
+    const used = Object.values(sentinel).filter((s) => data.includes(s));
+    if (used.length > 0) throw new Error(`helm template of ${env}: ConfigMap ${o.metadata.name} is named by its data, which holds the Helm value(s) ${used.join(', ')}; its name would not follow them`);
+  }
+  let text = toYaml(objects);
   // Alert templates and dashboard legends use {{ }} themselves: Helm must print them as they are.
   text = text.replace(/\{\{|\}\}/g, (braces) => `{{ "${braces}" }}`);
+  // The commit as a pod template's only annotation: without a commit the map goes too, as in render().
+  text = text.replace(
+    new RegExp(`^( *)annotations:\\n(\\1 +)${escape(GIT_SHA_ANNOTATION)}: ${sentinel.gitSha}\\n(?!\\2)`, 'gm'),
+    `{{- with .Values.gitSha }}\n$1annotations:\n$2${GIT_SHA_ANNOTATION}: {{ . | quote }}\n{{- end }}\n`,
+  );
   text = text.replace(
     new RegExp(`^( *)${escape(GIT_SHA_ANNOTATION)}: ${sentinel.gitSha}$`, 'gm'),
     `{{- with .Values.gitSha }}\n$1${GIT_SHA_ANNOTATION}: {{ . | quote }}\n{{- end }}`,

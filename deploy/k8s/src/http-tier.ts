@@ -1,15 +1,12 @@
-import { createHash } from 'node:crypto';
 import { k8s } from 'cdk8s-plus-33';
 import { Construct } from 'constructs';
 import { throwIfProblems } from './errors.js';
 import { defaultProps, type HttpTierProps } from './http-tier-props.js';
 import { validateHttpTierProps } from './http-tier-validation.js';
 import { selectorLabels, tierLabels } from './labels.js';
+import { configMapName, sortedByKey } from './tier-config.js';
 
 export { defaultProps, type AutoscalingProps, type HttpTierProps, type ResourcesProps } from './http-tier-props.js';
-
-/** The pod template annotation that carries the hash of the tier's ConfigMap. */
-export const CONFIG_HASH_ANNOTATION = 'castle.dev/config-hash';
 
 /** Port of the Service in front of every tier. */
 export const SERVICE_PORT = 80;
@@ -28,8 +25,10 @@ export function terminationGracePeriodSeconds(drainDelayMs: number, longestReque
 /**
  * An HTTP service tier: ServiceAccount, ConfigMap, Deployment, Service and
  * PodDisruptionBudget, with Castle's safety defaults built in — zero-downtime rolling
- * updates, startup/readiness/liveness probes, requests and limits, a non-root read-only
- * container with no capabilities, spread over nodes and zones, and a drain-aware grace period.
+ * updates, a configuration of each revision's own (an immutable ConfigMap named by its
+ * content, {@link configMapName}), startup/readiness/liveness probes, requests and limits, a
+ * non-root read-only container with no capabilities, spread over nodes and zones, and a
+ * drain-aware grace period.
  */
 export class HttpTier extends Construct {
   /** Labels that select this tier's pods. */
@@ -38,6 +37,8 @@ export class HttpTier extends Construct {
   readonly port: number;
   /** The container port of the metrics listener. */
   readonly metricsPort: number;
+  /** The name of the tier's ConfigMap, `<tier>-config-<hash of its data>`. */
+  readonly configMapName: string;
 
   constructor(scope: Construct, id: string, props: HttpTierProps) {
     super(scope, id);
@@ -48,19 +49,21 @@ export class HttpTier extends Construct {
     this.metricsPort = p.metricsPort;
     const labels = tierLabels(p.name, p.version);
     const metadata = (name: string) => ({ name, namespace: p.namespace, labels });
-    const configName = `${p.name}-config`;
-    const data = {
+    const data = sortedByKey({
       ...p.config,
       [`${p.envPrefix}_HOST`]: '0.0.0.0',
       [`${p.envPrefix}_PORT`]: String(p.port),
       [`${p.envPrefix}_METRICS_PORT`]: String(p.metricsPort),
       [`${p.envPrefix}_DRAIN_DELAY_MS`]: String(p.drainDelayMs),
       [`${p.envPrefix}_SHUTDOWN_TIMEOUT_MS`]: String(p.longestRequestMs),
-    };
-    const sortedData: Record<string, string> = Object.fromEntries(Object.entries(data).sort(([a], [b]) => a.localeCompare(b)));
+    });
+    // Named by its content and immutable: pods that are still running on the previous
+    // configuration keep reading their own ConfigMap while a new one rolls out (or after it
+    // failed), and the pod template's reference to the new name is what rolls the pods.
+    this.configMapName = configMapName(p.name, data);
 
     new k8s.KubeServiceAccount(this, 'service-account', { metadata: metadata(p.name), automountServiceAccountToken: false });
-    new k8s.KubeConfigMap(this, 'config', { metadata: metadata(configName), data: sortedData });
+    new k8s.KubeConfigMap(this, 'config', { metadata: metadata(this.configMapName), immutable: true, data });
 
     const probe = (path: string, extra: Partial<k8s.Probe>): k8s.Probe => ({
       httpGet: { path, port: k8s.IntOrString.fromString('http') },
@@ -89,7 +92,7 @@ export class HttpTier extends Construct {
         template: {
           metadata: {
             labels,
-            annotations: { ...p.podAnnotations, [CONFIG_HASH_ANNOTATION]: hash(sortedData) },
+            ...(Object.keys(p.podAnnotations).length > 0 ? { annotations: { ...p.podAnnotations } } : {}),
           },
           spec: {
             serviceAccountName: p.name,
@@ -112,7 +115,7 @@ export class HttpTier extends Construct {
                   { name: 'http', containerPort: p.port, protocol: 'TCP' },
                   { name: 'metrics', containerPort: p.metricsPort, protocol: 'TCP' },
                 ],
-                envFrom: [{ configMapRef: { name: configName } }],
+                envFrom: [{ configMapRef: { name: this.configMapName } }],
                 // The pod's own name (downward API): the `pod` field of every log line and the instance on /version.
                 env: [{ name: 'POD_NAME', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.name' } } }],
                 resources: {
@@ -161,8 +164,4 @@ export class HttpTier extends Construct {
       },
     });
   }
-}
-
-function hash(data: Record<string, string>): string {
-  return createHash('sha256').update(JSON.stringify(data)).digest('hex').slice(0, 16);
 }

@@ -1,7 +1,8 @@
 /* eslint-disable @typescript-eslint/no-unsafe-member-access -- rendered objects are untyped JSON, read field by field */
 import { describe, expect, it } from 'vitest';
 import { ManifestError } from '../src/errors.js';
-import { CONFIG_HASH_ANNOTATION, HttpTier, terminationGracePeriodSeconds, type HttpTierProps } from '../src/http-tier.js';
+import { HttpTier, terminationGracePeriodSeconds, type HttpTierProps } from '../src/http-tier.js';
+import { configMapName } from '../src/tier-config.js';
 import { only, testChart } from './support.js';
 
 const base: HttpTierProps = { name: 'www', namespace: 'castle', image: 'castle/www:1.2.3', version: '1.2.3', envPrefix: 'WWW' };
@@ -52,9 +53,10 @@ describe('HttpTier', () => {
   });
 
   it("gives the container its pod's name as POD_NAME through the downward API, beside the ConfigMap", () => {
-    const c = only(tier(), 'Deployment').spec.template.spec.containers[0];
+    const objects = tier();
+    const c = only(objects, 'Deployment').spec.template.spec.containers[0];
     expect(c.env).toEqual([{ name: 'POD_NAME', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.name' } } }]);
-    expect(c.envFrom).toEqual([{ configMapRef: { name: 'www-config' } }]);
+    expect(c.envFrom).toEqual([{ configMapRef: { name: only(objects, 'ConfigMap').metadata.name } }]);
   });
 
   it('sets requests and limits for CPU and memory, defaulted and overridable', () => {
@@ -133,14 +135,49 @@ describe('HttpTier', () => {
       WWW_PORT: '8080',
       WWW_SHUTDOWN_TIMEOUT_MS: '10000',
     });
-    expect(only(objects, 'Deployment').spec.template.spec.containers[0].envFrom).toEqual([{ configMapRef: { name: 'www-config' } }]);
+    expect(only(objects, 'Deployment').spec.template.spec.containers[0].envFrom).toEqual([{ configMapRef: { name: only(objects, 'ConfigMap').metadata.name } }]);
   });
 
-  it('rolls the pods when the configuration changes, through a hash annotation on the pod template', () => {
-    const hash = (config: Record<string, string>) => only(tier({ config }), 'Deployment').spec.template.metadata.annotations[CONFIG_HASH_ANNOTATION] as string;
-    expect(hash({ WWW_LOG_LEVEL: 'info' })).toMatch(/^[0-9a-f]{16}$/);
-    expect(hash({ WWW_LOG_LEVEL: 'info' })).toBe(hash({ WWW_LOG_LEVEL: 'info' }));
-    expect(hash({ WWW_LOG_LEVEL: 'info' })).not.toBe(hash({ WWW_LOG_LEVEL: 'debug' }));
+  it('keeps each configuration in an immutable ConfigMap named <tier>-config-<hash of its data>, the one name the container reads', () => {
+    const objects = tier({ config: { WWW_LOG_LEVEL: 'debug' } });
+    const config = only(objects, 'ConfigMap');
+    expect(config.immutable).toBe(true);
+    expect(config.metadata.name).toMatch(/^www-config-[0-9a-f]{10}$/);
+    expect(config.metadata.name).toBe(configMapName('www', config.data as Record<string, string>));
+    const pod = only(objects, 'Deployment').spec.template.spec;
+    expect(pod.containers[0].envFrom).toEqual([{ configMapRef: { name: config.metadata.name } }]);
+    expect(pod.volumes).toBeUndefined();
+  });
+
+  it('gives two configurations two ConfigMap names and the same configuration the same name in every render', () => {
+    const name = (config: Record<string, string>, props: Partial<HttpTierProps> = {}) => only(tier({ ...props, config }), 'ConfigMap').metadata.name as string;
+    expect(name({ WWW_LOG_LEVEL: 'info' })).toBe(name({ WWW_LOG_LEVEL: 'info' }));
+    expect(name({ WWW_LOG_LEVEL: 'info' })).not.toBe(name({ WWW_LOG_LEVEL: 'debug' }));
+    // What the construct puts in the data counts too: another drain delay is another configuration.
+    expect(name({}, { drainDelayMs: 1_000 })).not.toBe(name({}));
+    // The version, the image and the replicas are not configuration: a release that changes only them keeps the ConfigMap.
+    expect(name({}, { version: '2.0.0', image: 'castle/www:2.0.0', replicas: 4 })).toBe(name({}));
+  });
+
+  it('rolls the pods when the configuration changes: the pod template differs only in the ConfigMap it refers to', () => {
+    type Template = { metadata: { annotations?: unknown }; spec: { containers: Array<{ envFrom: Array<{ configMapRef: { name: string } }> }> } };
+    const template = (config: Record<string, string>) => only<{ spec: { template: Template } }>(tier({ config }), 'Deployment').spec.template;
+    const before = template({ WWW_LOG_LEVEL: 'info' });
+    const after = template({ WWW_LOG_LEVEL: 'debug' });
+    const configName = (t: Template) => t.spec.containers[0]?.envFrom[0]?.configMapRef.name ?? '';
+    expect(configName(before)).toMatch(/^www-config-/);
+    expect(configName(after)).not.toBe(configName(before));
+    // No config hash annotation beside the reference: the reference is the hash.
+    expect(JSON.parse(JSON.stringify(after).replaceAll(configName(after), configName(before)))).toEqual(before);
+    expect(before.metadata.annotations).toBeUndefined();
+  });
+
+  it('names the ConfigMap of the longest tier name a DNS-1123 subdomain within 253 characters', () => {
+    const longest = `w${'x'.repeat(61)}w`;
+    const name = only(tier({ name: longest }), 'ConfigMap').metadata.name as string;
+    expect(name).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/);
+    expect(name.length).toBeLessThanOrEqual(253);
+    expect(name.startsWith(`${longest}-config-`)).toBe(true);
   });
 
   it.each<[string, Partial<HttpTierProps>, string]>([

@@ -1,9 +1,16 @@
 /* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-return, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-explicit-any -- rendered objects are untyped JSON, read field by field */
 import { describe, expect, it } from 'vitest';
 import { environmentNames, ManifestError, render, type KubernetesObject, type RenderOptions } from '../src/index.js';
+import { configMapName } from '../src/tier-config.js';
 import { only } from './support.js';
 
 const clusterScoped = new Set(['Namespace']);
+
+/** The ConfigMap a tier's Deployment reads its environment from. */
+function configOf(objects: readonly KubernetesObject[], tier: string): any {
+  const name = only(objects, 'Deployment', tier).spec.template.spec.containers[0].envFrom[0].configMapRef.name as string;
+  return only(objects, 'ConfigMap', name);
+}
 
 describe('render', () => {
   it.each(environmentNames)('renders %s in apply order, Namespace first, every namespaced object in its namespace', (env) => {
@@ -83,12 +90,31 @@ describe('render', () => {
 
   it('points www at the backend Service by its short name and labels the regional Namespace', () => {
     const objects = render({ env: 'production-eu-west-1', version: '1.2.3' });
-    expect(only(objects, 'ConfigMap', 'www-config').data.WWW_BACKEND_URL).toBe('http://backend:80');
+    expect(configOf(objects, 'www').data.WWW_BACKEND_URL).toBe('http://backend:80');
     expect(only(objects, 'Namespace').metadata.labels['castle.dev/region']).toBe('eu-west-1');
   });
 
+  it.each(environmentNames)('in %s, each tier reads an immutable ConfigMap of the render, named by its data', (env) => {
+    const objects = render({ env, version: '1.2.3' });
+    for (const tier of ['www', 'backend']) {
+      const config = configOf(objects, tier);
+      expect(config.immutable).toBe(true);
+      expect(config.metadata.name).toBe(configMapName(tier, config.data as Record<string, string>));
+    }
+  });
+
+  it.each(environmentNames)('in %s, names the ConfigMaps the same whatever the version, registry, namespace and commit, so the Helm chart fixes them when generated', (env) => {
+    const names = (options: Omit<RenderOptions, 'env'>) =>
+      render({ env, ...options })
+        .filter((o) => o.kind === 'ConfigMap' && o.immutable === true)
+        .map((o) => o.metadata.name);
+    const plain = names({ version: '1.2.3' });
+    expect(plain).toHaveLength(2);
+    expect(names({ version: '2.3.4-rc.1', registry: 'registry.example.com/castle-images', namespace: 'castle-canary', gitSha: '0a1b2c3d4e5f' })).toEqual(plain);
+  });
+
   it('annotates the pods with the git commit when given', () => {
-    const pods = (gitSha?: string) => only(render({ env: 'local', version: '1.2.3', gitSha }), 'Deployment', 'www').spec.template.metadata.annotations;
+    const pods = (gitSha?: string) => only(render({ env: 'local', version: '1.2.3', gitSha }), 'Deployment', 'www').spec.template.metadata.annotations ?? {};
     expect(pods('0123abc')['castle.dev/git-sha']).toBe('0123abc');
     expect(pods()).not.toHaveProperty('castle.dev/git-sha');
   });
