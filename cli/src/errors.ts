@@ -1,11 +1,15 @@
 /**
- * The CLI's exit codes, in one table. `main.ts` maps every error to one of these; the README
- * repeats this table.
+ * The CLI's exit codes, in one table. `exit.ts` maps every error to one of these
+ * ({@link CastleError.exitCode}, or the signal's once one arrived); the README repeats this table.
  */
 export const EXIT_CODES = {
   /** Success; for `diff`: no changes. */
   ok: 0,
-  /** The deploy (or another command) failed; a rollback, if any, succeeded. */
+  /**
+   * The command failed. A deploy or rollback that failed once its revision was recorded exits
+   * 1 whatever the cause (an API timeout included) and whether or not it was rolled back,
+   * unless a conflict (6), a failed rollback (7) or a signal (130/143) says more.
+   */
   failed: 1,
   /** Bad input: flags, version, namespace, manifests. Nothing was changed. */
   usage: 2,
@@ -13,17 +17,26 @@ export const EXIT_CODES = {
   changes: 3,
   /** The release is locked by another deploy. Nothing was changed. */
   locked: 4,
-  /** The Kubernetes API server cannot be reached or refused the credentials. Nothing was changed. */
+  /**
+   * The Kubernetes API server cannot be reached (after retries), or it refused the
+   * credentials: 401, or a 403 from RBAC naming the user. Nothing was changed.
+   */
   unreachable: 5,
-  /** A field-manager conflict stopped the deploy (see `--force-conflicts`). */
+  /** A field-manager conflict stopped the deploy (see `--force-conflicts`), rolled back or not. */
   conflict: 6,
   /** The deploy failed and the rollback that followed failed too: the release needs a person. */
   rollbackFailed: 7,
-  /** Interrupted by SIGINT (128 + 2). The revision is marked failed and the lock released. */
+  /** Interrupted by SIGINT (128 + 2): a revision under way is marked failed and the lock released. */
   sigint: 130,
-  /** Interrupted by SIGTERM (128 + 15). */
+  /** Interrupted by SIGTERM (128 + 15), likewise. */
   sigterm: 143,
 } as const;
+
+/**
+ * Exit codes that promise nothing was changed: once a revision is recorded they no longer
+ * hold, and a revision that failed for such a cause exits {@link EXIT_CODES.failed} (exit.ts).
+ */
+export const NOTHING_CHANGED_EXIT_CODES: ReadonlySet<number> = new Set([EXIT_CODES.usage, EXIT_CODES.locked, EXIT_CODES.unreachable]);
 
 /** One of {@link EXIT_CODES}' values. */
 export type ExitCode = (typeof EXIT_CODES)[keyof typeof EXIT_CODES];
@@ -98,6 +111,23 @@ export class ConflictError extends CastleError {
   }
 }
 
+/** The signal an aborted signal was aborted with (the entry point aborts with the signal's name). */
+export function signalOf(signal: AbortSignal): 'SIGINT' | 'SIGTERM' {
+  return signal.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT';
+}
+
+/** SIGINT or SIGTERM stopped a command. */
+export class InterruptedError extends CastleError {
+  override readonly name = 'InterruptedError';
+  constructor(
+    readonly signal: 'SIGINT' | 'SIGTERM',
+    /** What the interruption left behind; by default a deploy's. */
+    hint = 'the revision is marked failed and the lock released; deploy again when ready',
+  ) {
+    super('CASTLE_ERR_INTERRUPTED', `interrupted by ${signal}`, signal === 'SIGINT' ? EXIT_CODES.sigint : EXIT_CODES.sigterm, hint);
+  }
+}
+
 /** A deploy failed and so did its rollback. */
 export class RollbackFailedError extends CastleError {
   override readonly name = 'RollbackFailedError';
@@ -107,22 +137,11 @@ export class RollbackFailedError extends CastleError {
   ) {
     super(
       'CASTLE_ERR_ROLLBACK_FAILED',
-      `deploy failed: ${deployError.message}; rollback failed too: ${rollbackError.message}`,
+      rollbackError instanceof InterruptedError
+        ? `deploy failed: ${deployError.message}; its rollback was ${rollbackError.message}`
+        : `deploy failed: ${deployError.message}; rollback failed too: ${rollbackError.message}`,
       EXIT_CODES.rollbackFailed,
       'inspect with "castle status" and "castle history", then deploy a known-good version',
-    );
-  }
-}
-
-/** SIGINT or SIGTERM arrived during a deploy. */
-export class InterruptedError extends CastleError {
-  override readonly name = 'InterruptedError';
-  constructor(readonly signal: 'SIGINT' | 'SIGTERM') {
-    super(
-      'CASTLE_ERR_INTERRUPTED',
-      `interrupted by ${signal}`,
-      signal === 'SIGINT' ? EXIT_CODES.sigint : EXIT_CODES.sigterm,
-      'the revision is marked failed and the lock released; deploy again when ready',
     );
   }
 }

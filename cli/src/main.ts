@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
  * The `castle` executable: runs the program and owns the process — exit codes and signals.
- * The first SIGINT/SIGTERM stops a running deploy cleanly (revision marked failed, lock
- * released, exit 130/143); a second one exits at once.
+ * The first SIGINT/SIGTERM asks the running command to stop (exit.ts says how: a deploy or
+ * rollback marks its revision failed, releases the lock and exits 130/143; other commands stop
+ * at once with the same codes); a second one exits at once.
  */
 import { enableCompileCache } from 'node:module';
 
@@ -15,9 +16,7 @@ const { renderSource } = await import('./render-source.js');
 
 const controller = new AbortController();
 const onSignal = (signal: 'SIGINT' | 'SIGTERM'): void => {
-  const code = signal === 'SIGINT' ? EXIT_CODES.sigint : EXIT_CODES.sigterm;
-  if (controller.signal.aborted) process.exit(code);
-  process.stderr.write(`\n${signal}: stopping; the revision will be marked failed and the lock released (send it again to quit at once)\n`);
+  if (controller.signal.aborted) process.exit(signal === 'SIGINT' ? EXIT_CODES.sigint : EXIT_CODES.sigterm);
   controller.abort(signal);
 };
 process.on('SIGINT', () => onSignal('SIGINT'));

@@ -11,6 +11,8 @@ import { status } from './commands/status.js';
 import { version } from './commands/version.js';
 import { DeployFailedError } from './engine/deploy.js';
 import { CastleError, EXIT_CODES, UsageError, messageOf } from './errors.js';
+import { exitCodeOf, interruptible } from './exit.js';
+import type { KubeHttpOptions } from './kube/http.js';
 import { buildLocalImages } from './local-images.js';
 import { type ManifestSource, yamlFileSource } from './manifests.js';
 import { formatDeploy, formatDestroy, formatDiff, formatHistory, formatRollback, formatStatus } from './output/format.js';
@@ -27,6 +29,8 @@ import { DEFAULT_VERDICT_POLICY } from './rollout/verdict.js';
 /** What the entry point can be given: the manifest source used when `--manifests` is absent. */
 export interface ProgramDeps {
   readonly defaultSource?: ManifestSource;
+  /** How API calls are timed and retried (tests make them quick). */
+  readonly http?: KubeHttpOptions;
 }
 
 interface GlobalFlags {
@@ -126,14 +130,14 @@ function sourceOf(rt: Runtime, manifests: string | undefined): ManifestSource {
   throw new UsageError('no manifests to deploy', 'pass --manifests <file>');
 }
 
-/** Run a command and print its result (text or JSON); errors are turned into exit codes by the caller. */
+/** Run a command and print its result (text or JSON); errors are turned into exit codes here. */
 async function emit<T>(rt: Runtime, command: string, flags: GlobalFlags, run: () => Promise<T>, text: (r: T) => string, exitCode?: (r: T) => number): Promise<void> {
   try {
-    const result = await run();
+    const result = await interruptible(command, rt.signal, run);
     rt.stdout(flags.output === 'json' ? jsonDocument(command, result) : text(result));
     rt.exitCode = exitCode?.(result) ?? EXIT_CODES.ok;
   } catch (error) {
-    const code = error instanceof CastleError ? error.exitCode : EXIT_CODES.failed;
+    const code = exitCodeOf(error, rt.signal);
     const details = detailsOf(error);
     if (flags.output === 'json') {
       rt.stdout(jsonDocument(command, details, { code: error instanceof CastleError ? error.code : 'CASTLE_ERR_INTERNAL', message: messageOf(error), exitCode: code }));
@@ -192,6 +196,7 @@ export function createProgram(rt: Runtime): Command {
       if (f.build) await buildLocalImages(f.env, semverValid(f.version) ?? f.version, reporterFor(f));
       return deploy({
         ...f,
+        http: rt.deps.http,
         reporter: reporterFor(f),
         signal: rt.signal,
         source: sourceOf(rt, f.manifests),
@@ -206,34 +211,35 @@ export function createProgram(rt: Runtime): Command {
     .addOption(new Option('--to <revision>', 'revision to roll back to').argParser(int('--to')))
     .action(async (flags: unknown) => {
       const f = flags as GlobalFlags & { to?: number; historyMax: number; forceConflicts: boolean; progressDeadline: number; crashRestarts: number; leaseSeconds: number; smoke?: boolean; smokeService: string; smokePort: string; smokePath: string };
-      await emit(rt, 'rollback', f, () => rollback({ ...f, reporter: reporterFor(f), signal: rt.signal, progressDeadlineSeconds: f.progressDeadline, smoke: smokeOf(f) }), formatRollback);
+      await emit(rt, 'rollback', f, () => rollback({ ...f, http: rt.deps.http, reporter: reporterFor(f), signal: rt.signal, progressDeadlineSeconds: f.progressDeadline, smoke: smokeOf(f) }), formatRollback);
     });
 
   releaseFlags(program.command('status').description("the release's current revision, its Deployments and their live traffic (from Prometheus)"))
     .addOption(new Option('--prometheus <url>', "Prometheus' URL (default: monitoring/prometheus:9090 through the API server's service proxy)").env('CASTLE_PROMETHEUS_URL'))
     .action(async (flags: GlobalFlags & { prometheus?: string }) => {
-      await emit(rt, 'status', flags, () => status({ ...flags, reporter: reporterFor(flags) }), formatStatus);
+      await emit(rt, 'status', flags, () => status({ ...flags, http: rt.deps.http, reporter: reporterFor(flags) }), formatStatus);
     });
 
   releaseFlags(program.command('history').description("the release's revisions, newest first")).action(async (flags: GlobalFlags) => {
-    await emit(rt, 'history', flags, () => history({ ...flags, reporter: reporterFor(flags) }), formatHistory);
+    await emit(rt, 'history', flags, () => history({ ...flags, http: rt.deps.http, reporter: reporterFor(flags) }), formatHistory);
   });
 
   sourceFlags(releaseFlags(program.command('diff').description('what a deploy would change (server-side dry run) and prune; writes nothing. Exit 0: no changes, 3: changes')))
     .option('--force-conflicts', 'compare as if taking fields owned by other managers', false)
     .action(async (flags: unknown) => {
       const f = flags as GlobalFlags & { version: string; env: string; registry?: string; gitSha?: string; manifests?: string; forceConflicts: boolean };
-      await emit(rt, 'diff', f, () => diff({ ...f, reporter: reporterFor(f), source: sourceOf(rt, f.manifests) }), formatDiff, (r) => (r.changes.length > 0 ? EXIT_CODES.changes : EXIT_CODES.ok));
+      await emit(rt, 'diff', f, () => diff({ ...f, http: rt.deps.http, reporter: reporterFor(f), source: sourceOf(rt, f.manifests) }), formatDiff, (r) => (r.changes.length > 0 ? EXIT_CODES.changes : EXIT_CODES.ok));
     });
 
   releaseFlags(program.command('destroy').description("delete the release's objects, records and lock (asks on a terminal; --yes elsewhere)"))
     .option('-y, --yes', 'do not ask for confirmation')
-    .action(async (flags: GlobalFlags & { yes?: boolean }) => {
+    .option('--ignore-lock', "destroy even while a deploy holds the release's lock (otherwise exit 4): take the lock from it; that deploy stops before its next write")
+    .action(async (flags: GlobalFlags & { yes?: boolean; ignoreLock?: boolean }) => {
       let confirmed = flags.yes === true;
       if (!confirmed && process.stdin.isTTY && process.stderr.isTTY) {
         confirmed = await confirm(`Delete release ${flags.release} in namespace ${flags.namespace}? [y/N] `);
       }
-      await emit(rt, 'destroy', flags, () => destroy({ ...flags, confirmed, reporter: reporterFor(flags) }), formatDestroy);
+      await emit(rt, 'destroy', flags, () => destroy({ ...flags, confirmed, http: rt.deps.http, reporter: reporterFor(flags) }), formatDestroy);
     });
 
   program
@@ -248,8 +254,8 @@ export function createProgram(rt: Runtime): Command {
 
 /**
  * Run the CLI with `argv` and return the exit code. `signal` (aborted by SIGINT/SIGTERM in
- * main.ts, with the signal name as reason) stops a running deploy, which marks its revision
- * failed and releases the lock.
+ * main.ts, with the signal name as reason) stops a running deploy or rollback, which marks
+ * its revision failed and releases the lock; any other command stops at once.
  */
 export async function run(argv: readonly string[], { deps = {}, signal = new AbortController().signal }: { deps?: ProgramDeps; signal?: AbortSignal } = {}): Promise<number> {
   const rt: Runtime = { deps, signal, exitCode: EXIT_CODES.ok, stdout: (t) => void process.stdout.write(t) };

@@ -1,4 +1,5 @@
 import { Kube } from '../kube/client.js';
+import type { KubeHttpOptions } from '../kube/http.js';
 import { type KubeTarget, resolveKubeConfig } from '../kube/config.js';
 import { validateNamespace, validateReleaseName } from '../manifests.js';
 import type { Reporter } from '../output/reporter.js';
@@ -12,12 +13,14 @@ export interface ReleaseOptions extends KubeTarget {
   readonly namespace: string;
   readonly reporter: Reporter;
   readonly signal?: AbortSignal;
+  /** How API calls are timed and retried; by default as `kube/retry.ts` says. */
+  readonly http?: KubeHttpOptions;
 }
 
 /** Validate the release and namespace names, resolve the kubeconfig, build the context. */
 export function contextFor(options: ReleaseOptions): ReleaseContext {
   validateReleaseName(options.release);
   validateNamespace(options.namespace);
-  const kube = new Kube(resolveKubeConfig(options));
+  const kube = new Kube(resolveKubeConfig(options), options.http);
   return releaseContext(kube, options.release, options.namespace, options.reporter, options.signal);
 }

@@ -1,6 +1,6 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { ConflictError } from '../errors.js';
-import { KubeApiError, KubeHttp, isNotFound } from './http.js';
+import { KubeApiError, KubeHttp, type KubeHttpOptions, isNotFound } from './http.js';
 import { type KubeObject, type ObjectRef, describeRef, refOf } from './objects.js';
 
 /** Castle's server-side apply field manager. */
@@ -34,8 +34,11 @@ export class Kube {
   readonly http: KubeHttp;
   private readonly resources = new Map<string, Promise<ApiResource[]>>();
 
-  constructor(readonly config: KubeConfig) {
-    this.http = new KubeHttp(config);
+  constructor(
+    readonly config: KubeConfig,
+    options?: KubeHttpOptions,
+  ) {
+    this.http = new KubeHttp(config, options);
   }
 
   /** The current context's name. */
@@ -114,10 +117,14 @@ export class Kube {
     return (await this.http.request({ method: 'POST', path, body: object, query: { fieldManager: FIELD_MANAGER } })).body as T;
   }
 
-  /** Replace an object; `metadata.resourceVersion` makes it a compare-and-swap. */
+  /**
+   * Replace an object; `metadata.resourceVersion` makes it a compare-and-swap, which is not
+   * repeated after an unknown outcome (a repeat would conflict with its own first write).
+   */
   async replace<T = KubeObject>(object: KubeObject): Promise<T> {
     const path = await this.path(refOf(object));
-    return (await this.http.request({ method: 'PUT', path, body: object, query: { fieldManager: FIELD_MANAGER } })).body as T;
+    const conditional = Boolean((object.metadata as { resourceVersion?: string }).resourceVersion);
+    return (await this.http.request({ method: 'PUT', path, body: object, query: { fieldManager: FIELD_MANAGER }, idempotent: !conditional })).body as T;
   }
 
   /** Delete an object (foreground for its dependents). @returns false when it was already gone. */

@@ -1,7 +1,7 @@
 import { CastleError, messageOf } from '../errors.js';
 import type { Kube } from '../kube/client.js';
 import type { KubeObject } from '../kube/objects.js';
-import { type FatalState, type PodLike, DEFAULT_CRASH_RESTARTS, containerStates, fatalState } from './diagnose.js';
+import { type FatalState, type PodLike, DEFAULT_CRASH_RESTARTS, PULL_ERROR_TOLERANCE_MS, containerStates, fatalState } from './diagnose.js';
 import { type DeploymentState, progressLine, rolloutProgress } from './progress.js';
 import { sleep } from './sleep.js';
 
@@ -38,6 +38,8 @@ export interface WatchOptions {
   readonly deadlineMs: number;
   readonly crashRestarts?: number;
   readonly pollMs?: number;
+  /** How long a transient image pull error may last before it fails the rollout. @default PULL_ERROR_TOLERANCE_MS */
+  readonly pullToleranceMs?: number;
   readonly signal?: AbortSignal;
   /** Called when a Deployment's progress line changes. */
   readonly onProgress?: (deployment: string, line: string, waitingFor?: string) => void;
@@ -140,6 +142,37 @@ async function diagnose(kube: Kube, namespace: string, name: string, d: Deployme
   return { deployment: name, reason: cond?.reason ?? 'Waiting', message: cond?.message ?? waitingFor, event: await latestWarning(kube, namespace, 'Deployment', name) };
 }
 
+/**
+ * Since when each pod's container has had a transient pull error, seen round by round: an
+ * error not seen in a round has cleared, and starts afresh if it comes back.
+ */
+function pullErrorClock(toleranceMs: number): {
+  round(): void;
+  /** The error, worded as having persisted, once it has lasted `toleranceMs`; undefined before (the first sighting is reported). */
+  persisted(pod: string, fatal: FatalState, report: (line: string) => void): FatalState | undefined;
+} {
+  let since = new Map<string, number>();
+  let previous = new Map<string, number>();
+  return {
+    round() {
+      previous = since;
+      since = new Map();
+    },
+    persisted(pod, fatal, report) {
+      const key = `${pod}/${fatal.container}`;
+      const now = Date.now();
+      const first = previous.get(key) ?? since.get(key);
+      since.set(key, first ?? now);
+      if (first === undefined) {
+        report(`pod ${pod}: ${fatal.reason} (${fatal.message ?? 'no message'}); waiting up to ${toleranceMs / 1000} s for it to clear`);
+        return undefined;
+      }
+      if (now - first < toleranceMs) return undefined;
+      return { ...fatal, message: `${fatal.message ?? fatal.reason}; persisted ${((now - first) / 1000).toFixed(1)} s, longer than the ${toleranceMs / 1000} s a registry is given to recover` };
+    },
+  };
+}
+
 /** How often a rollout is observed: a few reads per Deployment, cheap next to a pod's start-up. */
 const POLL_MS = 250;
 
@@ -154,8 +187,10 @@ export async function watchRollout(kube: Kube, namespace: string, deployments: r
   const pending = new Set(deployments);
   const lines = new Map<string, string>();
   const crashRestarts = options.crashRestarts ?? DEFAULT_CRASH_RESTARTS;
+  const pulls = pullErrorClock(options.pullToleranceMs ?? PULL_ERROR_TOLERANCE_MS);
   while (pending.size > 0) {
     if (options.signal?.aborted) return;
+    pulls.round();
     const waiting: { name: string; d: Deployment; hash?: string; waitingFor: string }[] = [];
     for (const name of [...pending]) {
       const { state, hash, deployment } = await observe(kube, namespace, name);
@@ -173,7 +208,10 @@ export async function watchRollout(kube: Kube, namespace: string, deployments: r
       if (hash) {
         for (const pod of await kube.list<Pod>('v1', 'Pod', namespace, { labelSelector: `pod-template-hash=${hash}` })) {
           const fatal = fatalState(containerStates(pod), crashRestarts);
-          if (fatal) throw new RolloutError([await blockerFor(kube, namespace, name, pod.metadata.name, fatal)], false);
+          if (!fatal) continue;
+          if (!fatal.transient) throw new RolloutError([await blockerFor(kube, namespace, name, pod.metadata.name, fatal)], false);
+          const persisted = pulls.persisted(pod.metadata.name, fatal, (line) => options.onProgress?.(name, line));
+          if (persisted) throw new RolloutError([await blockerFor(kube, namespace, name, pod.metadata.name, persisted)], false);
         }
       }
       if (state.deadlineExceeded) {
