@@ -35,6 +35,8 @@ export interface ApplyAllOptions {
   readonly force?: boolean;
   readonly dryRun?: boolean;
   readonly onApplied?: (object: KubeObject, result: KubeObject) => void;
+  /** Awaited before each wave (the lock confirms it is still held); a throw stops the apply. */
+  readonly beforeWave?: () => Promise<void>;
 }
 
 /** Kinds that run pods, or guard them: applied after everything they may refer to. */
@@ -60,6 +62,7 @@ export async function applyAll(kube: Kube, namespace: string, objects: readonly 
   const autoscaled = await autoscaledDeployments(kube, namespace, objects);
   const results = new Map<KubeObject, KubeObject>();
   for (const wave of applyWaves(objects)) {
+    await options.beforeWave?.();
     const settled = await Promise.allSettled(wave.map((object) => kube.apply(withoutOwnedReplicas(object, autoscaled), options)));
     for (const [i, outcome] of settled.entries()) {
       const object = wave[i] as KubeObject;

@@ -2,6 +2,7 @@ import { valid } from 'semver';
 import { UsageError } from '../errors.js';
 import { type DeployResult, deployRelease } from '../engine/deploy.js';
 import type { ManifestSource } from '../manifests.js';
+import { validateLeaseSeconds } from '../release/lock.js';
 import type { SmokeTarget } from '../rollout/smoke.js';
 import { serviceProxySmoke } from '../rollout/smoke.js';
 import type { VerdictOptions } from '../rollout/canary.js';
@@ -33,6 +34,7 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
   if (!version) throw new UsageError(`version "${options.version}" is not a semantic version`, 'pass --version like 1.4.2 or v1.4.2');
   if (!Number.isInteger(options.historyMax) || options.historyMax < 1) throw new UsageError(`--history-max must be a positive integer, not ${options.historyMax}`);
   if (!(options.progressDeadlineSeconds > 0)) throw new UsageError(`--progress-deadline must be a positive number of seconds, not ${options.progressDeadlineSeconds}`);
+  validateLeaseSeconds(options.leaseSeconds);
   const ctx = contextFor(options);
   const objects = await options.source({ env: options.env, version, namespace: options.namespace, registry: options.registry, gitSha: options.gitSha });
   return deployRelease(ctx, {

@@ -1,4 +1,5 @@
 import { type RollbackResult, rollbackRelease } from '../engine/rollback.js';
+import { validateLeaseSeconds } from '../release/lock.js';
 import type { SmokeTarget } from '../rollout/smoke.js';
 import { serviceProxySmoke } from '../rollout/smoke.js';
 import { type ReleaseOptions, contextFor } from './common.js';
@@ -17,6 +18,7 @@ export interface RollbackOptions extends ReleaseOptions {
 
 /** Roll the release back to an earlier healthy revision (as a new revision). */
 export async function rollback(options: RollbackOptions): Promise<RollbackResult> {
+  validateLeaseSeconds(options.leaseSeconds);
   const ctx = contextFor(options);
   return rollbackRelease(ctx, {
     to: options.to,

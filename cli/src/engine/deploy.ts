@@ -1,6 +1,7 @@
 import { RollbackFailedError, messageOf } from '../errors.js';
 import type { KubeObject } from '../kube/objects.js';
 import { prepareManifests } from '../manifests.js';
+import { LeaseLostError } from '../release/fence.js';
 import { currentRevision } from '../release/inventory.js';
 import type { ReleaseRecord } from '../release/record.js';
 import { type ReleaseContext, checkInterrupted } from './context.js';
@@ -41,21 +42,23 @@ export class DeployFailedError extends RevisionFailedError {
 
 /**
  * Deploy `objects` as a new revision of the release: preflight, lock, record, apply, prune,
- * rollout, smoke, succeeded. On failure (not on interruption) roll back to the newest healthy
- * revision when `rollbackOnFailure`.
- * @throws DeployFailedError, RollbackFailedError, InterruptedError, UsageError, ConflictError…
+ * rollout, smoke, succeeded. Nothing is written before the lock is held, except the namespace
+ * when it does not exist yet (bare: its labels are applied under the lock). On failure (not on
+ * interruption, nor when the lock was lost) roll back to the newest healthy revision when
+ * `rollbackOnFailure`.
+ * @throws DeployFailedError, RollbackFailedError, InterruptedError, LockedError, LeaseLostError, UsageError, ConflictError…
  */
 export async function deployRelease(ctx: ReleaseContext, request: DeployRequest): Promise<DeployResult> {
   await checkReachable(ctx.kube, ctx.reporter);
   const objects = await prepareManifests(request.objects, ctx.release, ctx.namespace, (a, k) => ctx.kube.namespaced(a, k));
   // Refuse an oversized record before anything is written.
   newRecord(ctx, 0, { objects, version: request.version, gitSha: request.gitSha });
-  await ensureNamespace(ctx.kube, ctx.namespace, objects, request.forceConflicts);
+  await ensureNamespace(ctx.kube, ctx.namespace, objects);
   checkInterrupted(ctx);
-  return withLock(ctx, request.leaseSeconds, async () => {
-    const before = await ctx.store.list();
+  return withLock(ctx, request.leaseSeconds, async (locked) => {
+    const before = await locked.store.list();
     try {
-      const outcome = await runRevision(ctx, { ...request, objects });
+      const outcome = await runRevision(locked, { ...request, objects });
       return {
         release: ctx.release,
         namespace: ctx.namespace,
@@ -69,18 +72,20 @@ export async function deployRelease(ctx: ReleaseContext, request: DeployRequest)
     } catch (error) {
       if (!(error instanceof RevisionFailedError)) throw error;
       const cause = error.cause;
+      // Whoever holds the lock now owns the release: no rollback over it.
+      if (cause instanceof LeaseLostError) throw new DeployFailedError(error.record, cause);
       const target = currentRevision(before);
-      if (ctx.signal?.aborted || !request.rollbackOnFailure || !target) {
-        if (ctx.signal?.aborted) checkInterrupted(ctx);
+      if (locked.signal?.aborted || !request.rollbackOnFailure || !target) {
+        if (locked.signal?.aborted) checkInterrupted(locked);
         if (request.rollbackOnFailure && !target) ctx.reporter.warn('no earlier healthy revision to roll back to');
         throw new DeployFailedError(error.record, cause);
       }
       ctx.reporter.warn(`rolling back to revision ${target.revision} (${target.version})`);
       try {
         // A rollback goes back to what was healthy: no verdict on the way back.
-        const rb = await runRevision(ctx, { ...request, verdict: undefined, objects: target.manifests, version: target.version, gitSha: target.gitSha, rollbackOf: target.revision });
+        const rb = await runRevision(locked, { ...request, verdict: undefined, objects: target.manifests, version: target.version, gitSha: target.gitSha, rollbackOf: target.revision });
         error.record.reason = `${messageOf(cause)}; rolled back to revision ${target.revision} by revision ${rb.record.revision}`;
-        await ctx.store.update(error.record).catch(() => undefined);
+        await locked.store.update(error.record).catch(() => undefined);
         throw new DeployFailedError(error.record, cause, { revision: rb.record.revision, to: target.revision });
       } catch (rollbackError) {
         if (rollbackError instanceof DeployFailedError) throw rollbackError;

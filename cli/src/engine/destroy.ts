@@ -1,8 +1,10 @@
 import { messageOf } from '../errors.js';
 import { type ObjectRef, describeRef } from '../kube/objects.js';
 import { everyObject, ownedBy } from '../release/inventory.js';
-import { deleteLock } from '../release/lock.js';
+import { LeaseLostError } from '../release/fence.js';
+import { DEFAULT_LEASE_SECONDS } from '../release/lock.js';
 import type { ReleaseContext } from './context.js';
+import { withLock } from './lock.js';
 import { checkReachable } from './preflight.js';
 
 /** `castle destroy`'s data. */
@@ -13,20 +15,38 @@ export interface DestroyReport {
   readonly failures: readonly string[];
 }
 
+/** What {@link destroyRelease} is given. */
+export interface DestroyRequest {
+  /** Destroy even while a deploy holds the lock: take the lock from it. */
+  readonly ignoreLock?: boolean;
+}
+
 /**
  * Delete every object any revision of the release listed (only those still labelled as the
- * release's), then the records and the lease. Idempotent and best-effort: keeps going after a
- * failure and reports every failure at the end.
+ * release's), then the records, then the release's Namespace, holding the release's lock like
+ * a deploy: refused while another holds it, unless `ignoreLock` takes it from that holder (which
+ * stops at its next renewal). Idempotent and best-effort: keeps going after a failure and
+ * reports every failure at the end; a lost lock stops it.
+ * @throws LockedError naming the holder when another live holder has the lock (unless `ignoreLock`).
  */
-export async function destroyRelease(ctx: ReleaseContext): Promise<DestroyReport> {
-  const { kube, reporter } = ctx;
-  await checkReachable(kube, reporter);
-  const nsExists = Boolean(await kube.get({ apiVersion: 'v1', kind: 'Namespace', name: ctx.namespace }));
+export async function destroyRelease(ctx: ReleaseContext, request: DestroyRequest = {}): Promise<DestroyReport> {
+  await checkReachable(ctx.kube, ctx.reporter);
+  const nsExists = Boolean(await ctx.kube.get({ apiVersion: 'v1', kind: 'Namespace', name: ctx.namespace }));
   if (!nsExists) return { deleted: [], skipped: [], records: 0, failures: [] };
+  return withLock(ctx, DEFAULT_LEASE_SECONDS, (locked) => destroyLocked(locked), { force: request.ignoreLock });
+}
+
+async function destroyLocked(ctx: ReleaseContext): Promise<DestroyReport> {
+  const { kube, reporter } = ctx;
   const records = await ctx.store.list();
   const deleted: string[] = [];
   const skipped: string[] = [];
   const failures: string[] = [];
+  // Best-effort, except that a lost lock stops everything: the release is another's now.
+  const failed = (what: string, error: unknown): void => {
+    if (error instanceof LeaseLostError) throw error;
+    failures.push(`${what}: ${messageOf(error)}`);
+  };
   const step = reporter.step(`Deleting the objects of release ${ctx.release}`);
   const objects = everyObject(records);
   const namespaces = objects.filter((r) => r.kind === 'Namespace');
@@ -41,26 +61,22 @@ export async function destroyRelease(ctx: ReleaseContext): Promise<DestroyReport
       }
       if (await kube.delete(ref)) deleted.push(describeRef(ref));
     } catch (error) {
-      failures.push(`${describeRef(ref)}: ${messageOf(error)}`);
+      failed(describeRef(ref), error);
     }
   }
   step.ok(`${deleted.length} deleted`);
-  const recordStep = reporter.step('Deleting release records and lock');
+  const recordStep = reporter.step('Deleting release records');
   for (const r of records) {
     try {
       await ctx.store.remove(r.revision);
     } catch (error) {
-      failures.push(`revision ${r.revision}: ${messageOf(error)}`);
+      failed(`revision ${r.revision}`, error);
     }
   }
-  try {
-    await deleteLock(kube, ctx.namespace, ctx.release);
-  } catch (error) {
-    failures.push(`lease: ${messageOf(error)}`);
-  }
   recordStep.ok(`${records.length} records`);
-  // The namespace goes last: deleting it takes everything left in it. Its deletion is
-  // awaited, so that once destroy returns nothing is left and a new deploy can create it.
+  // The namespace goes last: deleting it takes everything left in it, the lock's Lease too
+  // (until then the lock keeps deploys out). Its deletion is awaited, so that once destroy
+  // returns nothing is left and a new deploy can create it.
   for (const ref of namespaces) {
     try {
       const live = await kube.get(ref);
@@ -74,7 +90,7 @@ export async function destroyRelease(ctx: ReleaseContext): Promise<DestroyReport
         }
       } else if (live) skipped.push(describeRef(ref));
     } catch (error) {
-      failures.push(`${describeRef(ref)}: ${messageOf(error)}`);
+      failed(describeRef(ref), error);
     }
   }
   return { deleted, skipped, records: records.length, failures };

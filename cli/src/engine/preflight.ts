@@ -1,7 +1,9 @@
 import { UsageError } from '../errors.js';
 import type { Kube } from '../kube/client.js';
+import { KubeApiError } from '../kube/http.js';
 import type { KubeObject } from '../kube/objects.js';
 import type { Reporter } from '../output/reporter.js';
+import { MANAGED_BY_LABEL, RELEASE_LABEL } from '../release/inventory.js';
 
 /** Check the API server answers: a clear UnreachableError otherwise. */
 export async function checkReachable(kube: Kube, reporter: Reporter): Promise<void> {
@@ -15,16 +17,24 @@ export async function checkReachable(kube: Kube, reporter: Reporter): Promise<vo
 }
 
 /**
- * Make sure the namespace exists before locking and recording in it: apply the manifests'
- * Namespace, or require that it exists.
+ * Make sure the namespace exists before locking and recording in it (the lock's Lease lives
+ * there). When it is absent and the manifests have its Namespace, create it with only Castle's
+ * ownership labels; its own labels are applied with the other objects, under the lock, so a
+ * deploy refused by the lock has changed nothing. An existing namespace is not written to.
+ * @returns whether it was created.
+ * @throws UsageError when it is absent and the manifests do not have it.
  */
-export async function ensureNamespace(kube: Kube, namespace: string, objects: readonly KubeObject[], force: boolean): Promise<void> {
+export async function ensureNamespace(kube: Kube, namespace: string, objects: readonly KubeObject[]): Promise<boolean> {
   const ns = objects.find((o) => o.kind === 'Namespace');
-  if (ns) {
-    await kube.apply(ns, { force });
-    return;
-  }
-  if (!(await kube.get({ apiVersion: 'v1', kind: 'Namespace', name: namespace }))) {
-    throw new UsageError(`namespace ${namespace} does not exist`, 'create it, or include a Namespace object in the manifests');
+  if (await kube.get({ apiVersion: 'v1', kind: 'Namespace', name: namespace })) return false;
+  if (!ns) throw new UsageError(`namespace ${namespace} does not exist`, 'create it, or include a Namespace object in the manifests');
+  const labels = Object.fromEntries(Object.entries(ns.metadata.labels ?? {}).filter(([k]) => k === MANAGED_BY_LABEL || k === RELEASE_LABEL));
+  try {
+    await kube.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace, labels } });
+    return true;
+  } catch (error) {
+    // Another deploy created it meanwhile: the lock decides which of the two goes on.
+    if (error instanceof KubeApiError && error.status === 409) return false;
+    throw error;
   }
 }

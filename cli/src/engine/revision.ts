@@ -9,7 +9,7 @@ import type { SmokeCheck } from '../rollout/smoke.js';
 import { RolloutError, watchRollout } from '../rollout/watch.js';
 import { type VerdictOptions, heldDeployment, takeVerdict } from '../rollout/canary.js';
 import { applyVerdict } from './verdict.js';
-import { type ReleaseContext, checkInterrupted } from './context.js';
+import { type ReleaseContext, checkInterrupted, lostLock } from './context.js';
 
 /** How a revision is rolled out. */
 export interface RevisionOptions {
@@ -80,6 +80,9 @@ export function newRecord(ctx: ReleaseContext, revision: number, o: Pick<Revisio
  */
 export async function runRevision(ctx: ReleaseContext, o: RevisionOptions): Promise<RevisionOutcome> {
   const { kube, store, reporter, namespace } = ctx;
+  // Before each wave of writes: the lease is still this deploy's (a takeover is found here).
+  const confirm = (): Promise<void> => ctx.lock?.confirm() ?? Promise.resolve();
+  await confirm();
   const records = await store.list();
   // Under the lock, a pending revision belongs to a deploy that died without finishing.
   for (const r of records.filter((x) => x.status === 'pending')) {
@@ -99,7 +102,11 @@ export async function runRevision(ctx: ReleaseContext, o: RevisionOptions): Prom
     checkInterrupted(ctx);
     const held = o.verdict ? await holdFor(ctx, o.objects, o.verdict) : undefined;
     step = reporter.step(`Applying ${o.objects.length} objects`);
-    const applied = await applyAll(kube, namespace, held?.objects ?? o.objects, { force: o.forceConflicts, onApplied: (obj) => step.reason(`${describeRef(refOf(obj))} applied`) });
+    const applied = await applyAll(kube, namespace, held?.objects ?? o.objects, {
+      force: o.forceConflicts,
+      beforeWave: confirm,
+      onApplied: (obj) => step.reason(`${describeRef(refOf(obj))} applied`),
+    });
     step.ok();
     checkInterrupted(ctx);
     if (held && o.verdict) {
@@ -109,15 +116,17 @@ export async function runRevision(ctx: ReleaseContext, o: RevisionOptions): Prom
       const outcome = await applyVerdict(record, held.template, result, o.verdict, () =>
         takeVerdict(kube, namespace, o.verdict as VerdictOptions, { deadlineMs: o.deadlineMs, signal: ctx.signal, onProgress: (line) => verdictStep.reason(line) }),
       );
+      await confirm();
       await store.update(record);
       step.ok(outcome);
       // Release the hold: the same pod template, the manifests' own strategy.
-      await applyAll(kube, namespace, o.objects.filter((x) => x.kind === 'Deployment' && x.metadata.name === o.verdict?.deployment), { force: o.forceConflicts });
+      await applyAll(kube, namespace, o.objects.filter((x) => x.kind === 'Deployment' && x.metadata.name === o.verdict?.deployment), { force: o.forceConflicts, beforeWave: confirm });
       checkInterrupted(ctx);
     }
 
     const candidates = pruneCandidates(records, record.inventory);
     step = reporter.step('Pruning objects no longer rendered');
+    await confirm();
     const pruned = await prune(kube, ctx.release, candidates, { nextCount: o.objects.length });
     for (const s of pruned.skipped) step.reason(`kept ${describeRef(s.ref)}: ${s.why}`);
     step.ok(pruned.deleted.length === 0 ? 'nothing to prune' : `deleted ${pruned.deleted.map(describeRef).join(', ')}`);
@@ -143,6 +152,7 @@ export async function runRevision(ctx: ReleaseContext, o: RevisionOptions): Prom
       step.ok(smoke);
     }
 
+    await confirm();
     record.status = 'succeeded';
     record.finishedAt = new Date().toISOString();
     await store.update(record);
@@ -156,15 +166,22 @@ export async function runRevision(ctx: ReleaseContext, o: RevisionOptions): Prom
     return { record, pruned: pruned.deleted, smoke };
   } catch (error) {
     step.fail(describeFailure(error));
+    const lost = await lostLock(ctx, error);
+    const cause = lost ?? error;
     record.status = 'failed';
-    record.reason = messageOf(error);
+    record.reason = messageOf(cause);
     record.finishedAt = new Date().toISOString();
     try {
-      await store.update(record);
+      if (!lost) await store.update(record);
+      else {
+        // Without the lock, only this revision's own record, and only while it is pending.
+        const outcome = await store.failIfPending(record);
+        if (outcome !== 'marked') reporter.warn(`revision ${revision} left as recorded: ${outcome === 'gone' ? 'its record is gone' : 'another deploy changed its record since'}`);
+      }
     } catch (updateError) {
       reporter.warn(`could not mark revision ${revision} failed: ${messageOf(updateError)}`);
     }
-    throw new RevisionFailedError(record, error);
+    throw new RevisionFailedError(record, cause);
   }
 }
 

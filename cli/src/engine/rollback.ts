@@ -1,4 +1,5 @@
 import { CastleError, UsageError } from '../errors.js';
+import { LeaseLostError } from '../release/fence.js';
 import { currentRevision } from '../release/inventory.js';
 import { HEALTHY_STATUSES, type ReleaseRecord } from '../release/record.js';
 import { type ReleaseContext, checkInterrupted } from './context.js';
@@ -61,19 +62,19 @@ export async function rollbackRelease(
   options: Omit<RevisionOptions, 'objects' | 'version' | 'gitSha' | 'rollbackOf'> & { readonly to?: number; readonly leaseSeconds: number },
 ): Promise<RollbackResult> {
   await checkReachable(ctx.kube, ctx.reporter);
-  return withLock(ctx, options.leaseSeconds, async () => {
-    const records = await ctx.store.list();
+  return withLock(ctx, options.leaseSeconds, async (locked) => {
+    const records = await locked.store.list();
     if (records.length === 0) throw new UsageError(`release ${ctx.release} has no history in namespace ${ctx.namespace}`);
     const plan = planRollback(records, options.to);
     for (const s of plan.skipped) ctx.reporter.info(`skipping revision ${s.revision} (${s.status}${s.reason ? `: ${s.reason}` : ''})`);
     try {
-      const outcome = await runRevision(ctx, { ...options, objects: plan.target.manifests, version: plan.target.version, gitSha: plan.target.gitSha, rollbackOf: plan.target.revision });
+      const outcome = await runRevision(locked, { ...options, objects: plan.target.manifests, version: plan.target.version, gitSha: plan.target.gitSha, rollbackOf: plan.target.revision });
       if (plan.current && plan.current.revision !== plan.target.revision) {
-        const replaced = (await ctx.store.list()).find((r) => r.revision === plan.current?.revision);
+        const replaced = (await locked.store.list()).find((r) => r.revision === plan.current?.revision);
         if (replaced && replaced.status === 'superseded') {
           replaced.status = 'rolled-back';
           replaced.reason = `rolled back to revision ${plan.target.revision} by revision ${outcome.record.revision}`;
-          await ctx.store.update(replaced);
+          await locked.store.update(replaced);
         }
       }
       return {
@@ -86,8 +87,10 @@ export async function rollbackRelease(
         pruned: outcome.pruned.map((r) => `${r.kind}/${r.name}`),
       };
     } catch (error) {
-      checkInterrupted(ctx);
-      if (error instanceof RevisionFailedError) throw new CastleError('CASTLE_ERR_ROLLBACK', `rollback to revision ${plan.target.revision} failed: ${error.message}`);
+      checkInterrupted(locked);
+      if (error instanceof RevisionFailedError && !(error.cause instanceof LeaseLostError)) {
+        throw new CastleError('CASTLE_ERR_ROLLBACK', `rollback to revision ${plan.target.revision} failed: ${error.message}`);
+      }
       throw error;
     }
   });

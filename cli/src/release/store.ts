@@ -1,4 +1,4 @@
-import { isNotFound } from '../kube/http.js';
+import { KubeApiError, isNotFound } from '../kube/http.js';
 import type { Kube } from '../kube/client.js';
 import type { KubeObject } from '../kube/objects.js';
 import { HEALTHY_STATUSES, type ReleaseRecord, decodeRecord, encodeRecord } from './record.js';
@@ -33,12 +33,17 @@ function secretFor(record: ReleaseRecord): SecretObject {
   };
 }
 
+/** What {@link ReleaseStore.failIfPending} did. */
+export type FailIfPendingOutcome = 'marked' | 'changed' | 'gone';
+
 /** Release records: one Secret per revision, in the release's namespace. */
 export class ReleaseStore {
   constructor(
     private readonly kube: Kube,
     readonly namespace: string,
     readonly release: string,
+    /** When `kube` is fenced by the lock: the client of {@link failIfPending}, the one write allowed after the lock is lost. */
+    private readonly unfenced: Kube = kube,
   ) {}
 
   /** Every revision, newest first. */
@@ -60,6 +65,27 @@ export class ReleaseStore {
   /** Overwrite a revision's record (status, reason, verdict). */
   async update(record: ReleaseRecord): Promise<void> {
     await this.kube.apply(secretFor(record), { force: true });
+  }
+
+  /**
+   * Mark a revision failed only while its record is still pending, by a compare-and-swap on
+   * its Secret's resourceVersion: safe without the lock, since whatever another deploy did to
+   * the record (marked it failed as abandoned, trimmed it) wins, and no other record is touched.
+   */
+  async failIfPending(record: ReleaseRecord): Promise<FailIfPendingOutcome> {
+    const ref = { apiVersion: 'v1', kind: 'Secret', namespace: this.namespace, name: recordName(record.release, record.revision) };
+    const live = await this.unfenced.get<SecretObject>(ref);
+    if (!live) return 'gone';
+    if (decodeRecord(Buffer.from(live.data?.release ?? '', 'base64')).status !== 'pending') return 'changed';
+    const next = secretFor(record);
+    try {
+      await this.unfenced.replace({ ...next, metadata: { ...next.metadata, resourceVersion: live.metadata.resourceVersion } });
+      return 'marked';
+    } catch (error) {
+      if (error instanceof KubeApiError && error.status === 409) return 'changed';
+      if (isNotFound(error)) return 'gone';
+      throw error;
+    }
   }
 
   /**
