@@ -75,6 +75,26 @@ const networkCodes = new Set([
   'UND_ERR_CLOSED',
 ]);
 
+/**
+ * Connection failures that may be made good at once on another connection: the peer refused
+ * the connection, reset it, or closed it (a pooled keep-alive one too). Behind a Kubernetes
+ * Service these are what a pod that is gone answers until it leaves the endpoints, while the
+ * next connection is balanced to a live one. Not a timeout (a slow backend), not a DNS failure
+ * (no pod at all), not a closed pool.
+ */
+const reconnectCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
+
+/** Immediate reconnects one try may make, within its time limit, before it fails as a try. */
+export const maxReconnects = 2;
+
+/** A connection lost before any byte of the answer: the request is made again at once (GET is idempotent). */
+class ConnectionLost extends Error {
+  declare readonly cause: Error;
+  constructor(cause: Error) {
+    super('backend connection lost before an answer', { cause });
+  }
+}
+
 function classify(err: unknown): BackendError {
   if (err instanceof BackendError) return err;
   const e = err as { name?: string; code?: string; message?: string };
@@ -146,7 +166,9 @@ class ResponseCollector implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
-    this.#reject(err);
+    // No response head yet (status 0): nothing was answered, so another connection may answer.
+    const code = (err as { code?: string }).code;
+    this.#reject(this.#status === 0 && code !== undefined && reconnectCodes.has(code) ? new ConnectionLost(err) : err);
   }
 }
 
@@ -155,6 +177,11 @@ class ResponseCollector implements Dispatcher.DispatchHandler {
  * decorrelated jitter on failed tries (GET is idempotent), and a consecutive-failure
  * circuit breaker that fails fast while the backend is down and half-opens to recover.
  * A `200 ERROR` is a failure like any other: it never reaches a caller as a success.
+ * A connection refused, reset or closed before any answer is not yet a failed try: the
+ * request is made again at once on another connection (`maxReconnects`), as a pod that is
+ * gone refuses only the connections balanced to it. Every call is a GET, which the backend
+ * answers without changing anything, so sending it again is safe even when the lost
+ * connection had delivered it.
  */
 export class BackendClient {
   readonly #pool: Pool;
@@ -220,21 +247,12 @@ export class BackendClient {
     const started = performance.now();
     let outcome: TryOutcome = 'ok';
     try {
-      const res = await new Promise<CollectedResponse>((resolve, reject) => {
-        this.#pool.dispatch(
-          {
-            path: this.#path,
-            method: 'GET',
-            // A flat list: undici takes it as it is, where an object is first checked and walked.
-            headers: ['x-request-id', context.requestId, 'traceparent', context.traceparent],
-            // undici's own timers (no AbortSignal and timer per request): the limit applies to
-            // the connection, the response head and the body, each.
-            headersTimeout: this.#options.timeoutMs,
-            bodyTimeout: this.#options.timeoutMs,
-          },
-          new ResponseCollector(maxBodyBytes, resolve, reject),
-        );
-      });
+      let res: CollectedResponse;
+      try {
+        res = await this.#send(context, this.#options.timeoutMs);
+      } catch (err) {
+        res = await this.#reconnect(context, err, started);
+      }
       const { status, body } = res;
       if (body === 'ERROR') this.#options.onErrorBody?.(context);
       if (status !== 200) {
@@ -251,6 +269,46 @@ export class BackendClient {
     } finally {
       this.#options.onTry?.(outcome, (performance.now() - started) / 1000);
     }
+  }
+
+  /** One request on one of the pool's connections (an idle keep-alive one, else a new one). */
+  #send(context: CallContext, headersTimeoutMs: number): Promise<CollectedResponse> {
+    return new Promise<CollectedResponse>((resolve, reject) => {
+      this.#pool.dispatch(
+        {
+          path: this.#path,
+          method: 'GET',
+          // A flat list: undici takes it as it is, where an object is first checked and walked.
+          headers: ['x-request-id', context.requestId, 'traceparent', context.traceparent],
+          // undici's own timers (no AbortSignal and timer per request): the limit applies to
+          // the connection, the response head (a reconnect has what is left of the try's)
+          // and the body, each.
+          headersTimeout: headersTimeoutMs,
+          bodyTimeout: this.#options.timeoutMs,
+        },
+        new ResponseCollector(maxBodyBytes, resolve, reject),
+      );
+    });
+  }
+
+  /**
+   * After a connection was lost before any answer, makes the request again at once, on the
+   * connection the pool gives next, up to `maxReconnects` times and only while the try's time
+   * limit lasts (the response head must come within it): no backoff, and nothing the breaker
+   * sees unless the try still fails. Any other failure, or the last one, is the try's.
+   */
+  async #reconnect(context: CallContext, failure: unknown, started: number): Promise<CollectedResponse> {
+    let err = failure;
+    for (let reconnects = 0; reconnects < maxReconnects && err instanceof ConnectionLost; reconnects++) {
+      const left = Math.floor(this.#options.timeoutMs - (performance.now() - started));
+      if (left < 1) break;
+      try {
+        return await this.#send(context, left);
+      } catch (next) {
+        err = next;
+      }
+    }
+    throw err instanceof ConnectionLost ? err.cause : err;
   }
 
   /** Closes the pool's connections. */

@@ -1,9 +1,22 @@
 import { once } from 'node:events';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 
 /** What the stub does with one request. */
-export type Behaviour = 'time' | 'timeInParts' | 'oversized' | 'error500' | 'error200' | 'status404' | 'hang' | 'reset';
+export type Behaviour =
+  | 'time'
+  | 'timeInParts'
+  | 'oversized'
+  | 'error500'
+  | 'error200'
+  | 'status404'
+  | 'hang'
+  /** Close the connection after reading the request, answering nothing. */
+  | 'reset'
+  /** Close the connection 1600 ms after reading the request, answering nothing. */
+  | 'resetLate'
+  /** Send the response head and part of the body, then close the connection. */
+  | 'resetMidBody';
 
 /**
  * A scriptable backend on a real loopback socket: each request takes the next behaviour
@@ -11,13 +24,18 @@ export type Behaviour = 'time' | 'timeInParts' | 'oversized' | 'error500' | 'err
  */
 export class StubBackend {
   readonly requests: IncomingHttpHeaders[] = [];
+  /** The client's port of the connection each request came on: the same one twice is a reused keep-alive connection. */
+  readonly connections: number[] = [];
   #script: Behaviour[];
   #server: Server;
+  #port = 0;
+  #resetConnections = 0;
 
   private constructor(script: Behaviour[]) {
     this.#script = script;
     this.#server = createServer((req, res) => {
       this.requests.push(req.headers);
+      this.connections.push(req.socket.remotePort ?? 0);
       const behaviour = this.#script.length > 1 ? (this.#script.shift() as Behaviour) : (this.#script[0] ?? 'time');
       switch (behaviour) {
         case 'time':
@@ -55,6 +73,19 @@ export class StubBackend {
         case 'reset':
           req.socket.destroy();
           return;
+        case 'resetLate':
+          setTimeout(() => req.socket.destroy(), 1600);
+          return;
+        case 'resetMidBody':
+          res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '30' });
+          res.write('Monday, ', () => req.socket.destroy());
+          return;
+      }
+    });
+    this.#server.on('connection', (socket: Socket) => {
+      if (this.#resetConnections > 0) {
+        this.#resetConnections -= 1;
+        socket.resetAndDestroy();
       }
     });
   }
@@ -63,11 +94,27 @@ export class StubBackend {
     const stub = new StubBackend(script);
     stub.#server.listen(0, '127.0.0.1');
     await once(stub.#server, 'listening');
+    stub.#port = (stub.#server.address() as AddressInfo).port;
     return stub;
   }
 
   get url(): string {
-    return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+    return `http://127.0.0.1:${this.#port}`;
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  /** Resets (TCP RST) the next `count` connections as soon as they are accepted, before reading a byte. */
+  resetNextConnections(count: number): void {
+    this.#resetConnections = count;
+  }
+
+  /** Listens again, on the same port, after `stop`. */
+  async restart(): Promise<void> {
+    this.#server.listen(this.#port, '127.0.0.1');
+    await once(this.#server, 'listening');
   }
 
   /** Replaces the script for the requests to come. */
