@@ -1,5 +1,6 @@
 import { RevisionFailedError } from './engine/revision.js';
 import { CastleError, EXIT_CODES, InterruptedError, NOTHING_CHANGED_EXIT_CODES, signalOf } from './errors.js';
+import { DEFAULT_LEASE_SECONDS } from './release/lock.js';
 
 /**
  * The exit code of a failed command (the README's table): the signal's once one arrived, else
@@ -20,7 +21,7 @@ export function exitCodeOf(error: unknown, signal?: AbortSignal): number {
  */
 const STOPS_CLEANLY = new Set(['deploy', 'rollback']);
 const LEFT_BEHIND: Readonly<Record<string, string>> = {
-  destroy: 'destroy may have stopped part way; run it again to finish (it is idempotent)',
+  destroy: `destroy may have stopped part way, holding the release's lock until it expires (${DEFAULT_LEASE_SECONDS} s); then run it again to finish (it is idempotent)`,
 };
 
 /**

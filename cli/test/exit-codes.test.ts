@@ -144,6 +144,15 @@ describe('read-only commands on SIGINT', () => {
     expect(result.stderr).toMatch(/nothing was changed/);
     expect(result.stderr).not.toMatch(/revision|lock/);
   });
+
+  it('destroy stops at once too, exits 143 on SIGTERM and says to run it again', async () => {
+    proxy.inject({ always: hang() });
+    const controller = new AbortController();
+    proxy.events.once('call', () => controller.abort('SIGTERM'));
+    const result = await capture(() => run(['destroy', '--yes', '--kubeconfig', join(dir, 'kubeconfig')], { signal: controller.signal, deps: { http: { tryTimeoutMs: 60_000 } } }));
+    expect(result.code, result.stderr).toBe(EXIT_CODES.sigterm);
+    expect(result.stderr).toMatch(/interrupted by SIGTERM\n.*run it again to finish/);
+  });
 });
 
 describe('the README exit-code table', () => {
