@@ -3,6 +3,7 @@ import { type FaultProxy, hang, reset, startFaultProxy, status, tooManyRequests 
 import { EXIT_CODES } from '../src/errors.js';
 import { Kube } from '../src/kube/client.js';
 import { type RetryPolicy, parseRetryAfter } from '../src/kube/retry.js';
+import { LeaseLostError, fencedKube } from '../src/release/fence.js';
 import { type FakeApi, fakeApi, kubeConfigFor } from './fake-api.js';
 
 const CM = /^\/api\/v1\/namespaces\/castle\/configmaps\/app$/;
@@ -114,6 +115,18 @@ describe('Kube API calls through a fault-injecting proxy', () => {
     proxy.inject({ match: { method: 'PUT', path: CM }, faults: [status(503)] });
     await expect(kube().replace({ ...app, data: { a: '4' } })).resolves.toMatchObject({ data: { a: '4' } });
     expect(proxy.count({ method: 'PUT', path: CM })).toBe(4);
+  });
+
+  it('sends no retry of a fenced write once the fence refuses: the lock is checked before every try', async () => {
+    proxy.inject({ match: { method: 'PATCH', path: CM }, always: status(503) });
+    let checks = 0;
+    // The lock is lost while the first try is under way (after the wrapper's and the first try's checks).
+    const fenced = fencedKube(kube(), () => {
+      checks += 1;
+      if (checks > 2) throw new LeaseLostError('castle', 'no renewal confirmed');
+    });
+    await expect(fenced.apply({ ...app, data: { a: '5' } })).rejects.toBeInstanceOf(LeaseLostError);
+    expect(proxy.count({ method: 'PATCH', path: CM })).toBe(1);
   });
 
   it.each([

@@ -25,6 +25,12 @@ export interface ApplyOptions {
   readonly dryRun?: boolean;
 }
 
+/** Options of one write. */
+export interface SendOptions {
+  /** Runs before every try of the call (its retries included); throw to stop before sending (a lock's fence). */
+  readonly beforeEachTry?: () => void;
+}
+
 /**
  * The Kubernetes API as the CLI needs it: discovery, server-side apply, get, list, delete,
  * create/replace (records and leases), proxies and logs. Commands never call this directly;
@@ -69,7 +75,7 @@ export class Kube {
    * Server-side apply of one object with field manager `castle`.
    * @throws ConflictError naming the other managers and the fields, unless `force`.
    */
-  async apply(object: KubeObject, options: ApplyOptions = {}): Promise<KubeObject> {
+  async apply(object: KubeObject, options: ApplyOptions & SendOptions = {}): Promise<KubeObject> {
     try {
       const { body } = await this.http.request({
         method: 'PATCH',
@@ -77,6 +83,7 @@ export class Kube {
         query: { fieldManager: FIELD_MANAGER, force: options.force ? true : undefined, dryRun: options.dryRun ? 'All' : undefined },
         contentType: 'application/apply-patch+yaml',
         body: object,
+        beforeEachTry: options.beforeEachTry,
       });
       return body as KubeObject;
     } catch (error) {
@@ -112,28 +119,29 @@ export class Kube {
   }
 
   /** Create an object. @throws KubeApiError 409 when it exists. */
-  async create<T = KubeObject>(object: KubeObject): Promise<T> {
+  async create<T = KubeObject>(object: KubeObject, send: SendOptions = {}): Promise<T> {
     const path = await this.path({ apiVersion: object.apiVersion, kind: object.kind, namespace: object.metadata.namespace });
-    return (await this.http.request({ method: 'POST', path, body: object, query: { fieldManager: FIELD_MANAGER } })).body as T;
+    return (await this.http.request({ method: 'POST', path, body: object, query: { fieldManager: FIELD_MANAGER }, ...send })).body as T;
   }
 
   /**
    * Replace an object; `metadata.resourceVersion` makes it a compare-and-swap, which is not
    * repeated after an unknown outcome (a repeat would conflict with its own first write).
    */
-  async replace<T = KubeObject>(object: KubeObject): Promise<T> {
+  async replace<T = KubeObject>(object: KubeObject, send: SendOptions = {}): Promise<T> {
     const path = await this.path(refOf(object));
     const conditional = Boolean((object.metadata as { resourceVersion?: string }).resourceVersion);
-    return (await this.http.request({ method: 'PUT', path, body: object, query: { fieldManager: FIELD_MANAGER }, idempotent: !conditional })).body as T;
+    return (await this.http.request({ method: 'PUT', path, body: object, query: { fieldManager: FIELD_MANAGER }, idempotent: !conditional, ...send })).body as T;
   }
 
   /** Delete an object (foreground for its dependents). @returns false when it was already gone. */
-  async delete(ref: ObjectRef, preconditions?: { resourceVersion?: string; uid?: string }): Promise<boolean> {
+  async delete(ref: ObjectRef, preconditions?: { resourceVersion?: string; uid?: string }, send: SendOptions = {}): Promise<boolean> {
     try {
       await this.http.request({
         method: 'DELETE',
         path: await this.path(ref),
         body: { apiVersion: 'v1', kind: 'DeleteOptions', propagationPolicy: 'Background', ...(preconditions ? { preconditions } : {}) },
+        ...send,
       });
       return true;
     } catch (error) {

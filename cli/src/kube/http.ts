@@ -39,6 +39,8 @@ export interface KubeRequest {
    * is unknown (5xx, no answer, a reset) may be repeated. @default true for GET, PUT, PATCH, DELETE
    */
   readonly idempotent?: boolean;
+  /** Runs before every try, the first included; what it throws ends the call unsent (a lock's fence). */
+  readonly beforeEachTry?: () => void;
 }
 
 /** A response: status and parsed (or raw) body. */
@@ -105,6 +107,7 @@ export class KubeHttp {
     const what = `${req.method} ${url.pathname}`;
     const started = Date.now();
     for (let attempt = 1; ; attempt += 1) {
+      req.beforeEachTry?.();
       const result = await this.try(url, options, payload);
       if ('status' in result && ((result.status >= 200 && result.status < 300) || req.anyStatus)) {
         if (req.text) return { status: result.status, body: result.text };

@@ -72,8 +72,9 @@ export function takenBy(observed: LeaseHolding | undefined, mine: LeaseHolding):
 
 /**
  * A client whose every write (apply other than a dry run, create, replace, delete) first
- * passes `check`, which throws when the lock is lost. Reads go through unchanged. Discovery
- * is done before the check, so the check is the last thing before the request is sent.
+ * passes `check`, which throws when the lock is lost — before its first try and before each
+ * retry. Reads go through unchanged. Discovery is done before the check, so the check is the
+ * last thing before the request is sent.
  */
 export function fencedKube(kube: Kube, check: () => void): Kube {
   const ready = async (ref: Pick<ObjectRef, 'apiVersion' | 'kind'>): Promise<void> => {
@@ -84,20 +85,21 @@ export function fencedKube(kube: Kube, check: () => void): Kube {
   // Object.create keeps the one client (its connection pool and discovery cache) for reads.
   const fenced = Object.create(kube) as Kube;
   fenced.apply = async (object, options = {}) => {
-    if (!options.dryRun) await ready(object);
-    return kube.apply(object, options);
+    if (options.dryRun) return kube.apply(object, options);
+    await ready(object);
+    return kube.apply(object, { ...options, beforeEachTry: check });
   };
   fenced.create = async <T = KubeObject>(object: KubeObject): Promise<T> => {
     await ready(object);
-    return kube.create<T>(object);
+    return kube.create<T>(object, { beforeEachTry: check });
   };
   fenced.replace = async <T = KubeObject>(object: KubeObject): Promise<T> => {
     await ready(object);
-    return kube.replace<T>(object);
+    return kube.replace<T>(object, { beforeEachTry: check });
   };
   fenced.delete = async (ref, preconditions) => {
     await ready(ref);
-    return kube.delete(ref, preconditions);
+    return kube.delete(ref, preconditions, { beforeEachTry: check });
   };
   return fenced;
 }
