@@ -5,7 +5,7 @@ import { defineConfig } from 'vitest/config';
  * `*.test.ts` beside the packages) is hermetic, in-process with loopback sockets only;
  * `int` (test/int, and `*.int.test.ts` beside the apps) runs the built services as real
  * processes; `browser` (test/browser) loads www's page in Chromium (/usr/bin/chromium);
- * `images` (test/images) needs a Docker engine; `cluster` (test/cluster) needs a
+ * `images` (test/images) needs a Docker engine; `cluster` and `cluster-load` (test/cluster) need a
  * Kubernetes API (KUBECONFIG); `supply-chain` (test/supply-chain) checks the built images'
  * SBOM, signature and version with the CI tools (npm run tools:ensure). Helpers the tiers
  * share live in test/support.
@@ -16,6 +16,15 @@ const shared = {
   resolve: { conditions: ['castle-source'] },
   ssr: { resolve: { conditions: ['castle-source'] } },
 };
+
+/** Cluster scenarios measured under load, run alone after the others (`test:cluster-load`). */
+const clusterUnderLoad = [
+  'test/cluster/deploy-under-load.test.ts',
+  'test/cluster/autoscaling.test.ts',
+  'test/cluster/alerts.test.ts',
+  'test/cluster/monitoring.test.ts',
+  'test/cluster/cli/verdict.test.ts',
+];
 
 export default defineConfig({
   test: {
@@ -75,8 +84,25 @@ export default defineConfig({
       {
         ...shared,
         test: {
+          // Cluster tests that do not depend on timing under load (namespaces of their own,
+          // nothing shared but the API server): two files at a time, as they mostly wait on
+          // rollouts and the API server.
           name: 'cluster',
           include: ['test/cluster/**/*.test.ts'],
+          exclude: [...clusterUnderLoad, '**/node_modules/**'],
+          expect: { requireAssertions: true },
+          testTimeout: 600_000,
+          hookTimeout: 600_000,
+          maxWorkers: 2,
+        },
+      },
+      {
+        ...shared,
+        test: {
+          // Scenarios whose figures are timing under load (50 rps without a failed request,
+          // autoscaling steps, alert windows): one at a time, alone on the machine.
+          name: 'cluster-load',
+          include: clusterUnderLoad,
           expect: { requireAssertions: true },
           testTimeout: 600_000,
           hookTimeout: 600_000,
