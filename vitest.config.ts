@@ -24,6 +24,7 @@ const clusterUnderLoad = [
   'test/cluster/alerts.test.ts',
   'test/cluster/monitoring.test.ts',
   'test/cluster/cli/verdict.test.ts',
+  'test/cluster/cli/autoscaler-handover.test.ts',
 ];
 
 export default defineConfig({

@@ -4,7 +4,15 @@
  * preconditions, 409 on creating what exists, 404 for a namespaced object whose namespace is
  * missing. It logs every write, by actor: those that changed something (`writes`) and every
  * one that was sent (`attempts`), so a test can tell who wrote what.
+ *
+ * Server-side apply is modelled for one field, a Deployment's `spec.replicas`, as the hand-over
+ * between castle and an autoscaler needs it: its managers are kept in `metadata.managedFields`;
+ * a manager that applies another value than the live one conflicts with the field's other
+ * managers unless it forces (then it alone owns it); a manager that stops sending the field lets
+ * go of it, and the field falls back to its default (1) when nobody else owns it; an update
+ * through the scale subresource ({@link FakeKube.scale}, the HPA controller) takes it from all.
  */
+import { ConflictError } from '../src/errors.js';
 import type { Kube } from '../src/kube/client.js';
 import { KubeApiError } from '../src/kube/http.js';
 import type { KubeObject, ObjectRef } from '../src/kube/objects.js';
@@ -15,6 +23,32 @@ export interface Write {
   readonly verb: 'create' | 'replace' | 'apply' | 'delete';
   /** `Kind/name`. */
   readonly what: string;
+  /** The field manager of an apply, when it is not castle's. */
+  readonly manager?: string;
+  /** Set on an apply that forced conflicts. */
+  readonly forced?: true;
+}
+
+/** One entry of `metadata.managedFields`, as far as the fake keeps it. */
+export interface ManagedField {
+  readonly manager: string;
+  readonly operation: 'Apply' | 'Update';
+  readonly subresource?: string;
+  readonly fieldsType?: 'FieldsV1';
+  readonly fieldsV1?: Record<string, unknown>;
+}
+
+const REPLICAS_FIELDS = { 'f:spec': { 'f:replicas': {} } };
+
+/** The managers of a Deployment's `spec.replicas`. */
+export function replicasManagers(object: KubeObject | undefined): ManagedField[] {
+  const entries = (object?.metadata.managedFields as ManagedField[] | undefined) ?? [];
+  return entries.filter((f) => (f.fieldsV1?.['f:spec'] as Record<string, unknown> | undefined)?.['f:replicas'] !== undefined);
+}
+
+/** `metadata.managedFields` saying that these managers own `spec.replicas`. */
+export function replicasManagedBy(...owners: Omit<ManagedField, 'fieldsType' | 'fieldsV1'>[]): ManagedField[] {
+  return owners.map((o) => ({ ...o, fieldsType: 'FieldsV1', fieldsV1: REPLICAS_FIELDS }));
 }
 
 const keyOf = (ref: Pick<ObjectRef, 'kind' | 'namespace' | 'name'>): string => `${ref.kind}/${ref.namespace ?? ''}/${ref.name}`;
@@ -33,8 +67,15 @@ export class FakeKube {
   refuse?: (write: Write) => void;
   /** Runs after each write that changed something: the world may change meanwhile (another deploy acts). */
   afterWrite?: (write: Write) => Promise<void> | void;
+  /** Answers GETs through the API server's proxy (pods' metrics, the smoke check). */
+  proxy?: (path: string) => { status: number; body: string };
   private readonly objects = new Map<string, KubeObject>();
   private version = 100;
+
+  /** Like the real client's count of non-GET requests (`diff` reports it): every write sent. */
+  get http(): { writes: number } {
+    return { writes: this.attempts.length };
+  }
 
   /** This fake, typed as the client it stands in for. */
   get kube(): Kube {
@@ -46,6 +87,11 @@ export class FakeKube {
     const stored = this.stamp(structuredClone(object));
     this.objects.set(keyOf({ kind: stored.kind, name: stored.metadata.name, namespace: CLUSTER_KINDS.has(stored.kind) ? undefined : stored.metadata.namespace }), stored);
     return structuredClone(stored);
+  }
+
+  /** Take an object away, as if a controller had (not logged). */
+  remove(kind: string, name: string, namespace?: string): void {
+    this.objects.delete(keyOf({ kind, name, namespace: CLUSTER_KINDS.has(kind) ? undefined : namespace }));
   }
 
   /** An object as stored now, or undefined. */
@@ -99,16 +145,38 @@ export class FakeKube {
     return this.done(w, this.seed({ ...object, metadata: { ...object.metadata, uid: live.metadata.uid } }) as T);
   }
 
-  /** Server-side apply, simplified: the object as sent replaces what is there; sending what is there changes nothing. */
-  async apply(object: KubeObject, options: { dryRun?: boolean } = {}): Promise<KubeObject> {
+  /**
+   * Server-side apply, simplified: the object as sent replaces what is there (a manager other
+   * than castle sends a partial configuration, merged into the live spec); sending what is there
+   * changes nothing. A Deployment's `spec.replicas` follows field ownership (see above).
+   */
+  async apply(object: KubeObject, options: { dryRun?: boolean; force?: boolean; fieldManager?: string } = {}): Promise<KubeObject> {
     if (options.dryRun) return object;
-    const w = this.begin('apply', object);
+    const manager = options.fieldManager ?? 'castle';
+    const w = this.begin('apply', object, { ...(manager === 'castle' ? {} : { manager }), ...(options.force ? { forced: true as const } : {}) });
     const ns = object.metadata.namespace;
     if (ns && !this.peek('Namespace', ns)) throw new KubeApiError(404, 'NotFound', `namespaces "${ns}" not found`);
     const live = this.peek(object.kind, object.metadata.name, ns);
-    const next = { ...live, ...object, metadata: { ...live?.metadata, ...object.metadata } };
+    let next: KubeObject = { ...live, ...object, metadata: { ...live?.metadata, ...object.metadata } };
+    if (object.kind === 'Deployment') next = withReplicas(live, object, next, manager, options.force === true);
     if (live && JSON.stringify(next) === JSON.stringify(live)) return live;
     return this.done(w, this.seed(next));
+  }
+
+  /**
+   * The HPA controller (or `kubectl scale`) setting a Deployment's replicas through the scale
+   * subresource: an update, which takes the field from every other manager. Not logged.
+   */
+  scale(name: string, namespace: string, replicas: number, manager = 'kube-controller-manager'): void {
+    const live = this.peek<KubeObject & { spec?: object }>('Deployment', name, namespace);
+    if (!live) throw new Error(`Deployment/${name} does not exist`);
+    const owners = replicasManagers(live);
+    const others = ((live.metadata.managedFields as ManagedField[] | undefined) ?? []).filter((f) => !owners.includes(f));
+    this.seed({ ...live, spec: { ...live.spec, replicas }, metadata: { ...live.metadata, managedFields: [...others, ...replicasManagedBy({ manager, operation: 'Update', subresource: 'scale' })] } });
+  }
+
+  proxyGet(path: string): Promise<{ status: number; body: string }> {
+    return Promise.resolve(this.proxy?.(path) ?? { status: 404, body: 'no proxy in this test' });
   }
 
   async delete(ref: ObjectRef, preconditions?: { resourceVersion?: string; uid?: string }): Promise<boolean> {
@@ -132,9 +200,9 @@ export class FakeKube {
     }
   }
 
-  private begin(verb: Write['verb'], object: KubeObject | ObjectRef): Write {
+  private begin(verb: Write['verb'], object: KubeObject | ObjectRef, extra: Pick<Write, 'manager' | 'forced'> = {}): Write {
     const what = 'metadata' in object ? `${object.kind}/${object.metadata.name}` : `${object.kind}/${object.name}`;
-    const write = { actor: this.actor, verb, what };
+    const write = { actor: this.actor, verb, what, ...extra };
     this.attempts.push(write);
     this.refuse?.(write);
     return write;
@@ -152,4 +220,29 @@ export class FakeKube {
     object.metadata.uid ??= `uid-${object.kind}-${object.metadata.name}`;
     return object;
   }
+}
+
+/** `next` with its `spec.replicas` and the field's managers as server-side apply would leave them. */
+function withReplicas(live: KubeObject | undefined, sent: KubeObject, next: KubeObject, manager: string, force: boolean): KubeObject {
+  const liveSpec = (live?.spec ?? {}) as Record<string, unknown>;
+  const sentSpec = (sent.spec ?? {}) as Record<string, unknown>;
+  // Castle sends the whole object; the hand-over manager only the field it holds.
+  const spec: Record<string, unknown> = manager === 'castle' ? { ...sentSpec } : { ...liveSpec, ...sentSpec };
+  const owners = replicasManagers(live);
+  const own = (f: ManagedField): boolean => f.manager === manager && f.operation === 'Apply' && !f.subresource;
+  const others = owners.filter((f) => !own(f));
+  let after: ManagedField[];
+  if (sentSpec.replicas !== undefined) {
+    const differs = liveSpec.replicas !== sentSpec.replicas;
+    if (differs && others.length > 0 && !force) {
+      throw new ConflictError(`Deployment/${sent.metadata.name}`, others.map((f) => ({ manager: f.manager, field: '.spec.replicas' })));
+    }
+    after = [...(differs ? [] : others), ...replicasManagedBy({ manager, operation: 'Apply' })];
+  } else {
+    after = others;
+    // Let go by its last manager, the field is removed and defaults to 1; unowned, it stays.
+    spec.replicas = live === undefined || (owners.some(own) && others.length === 0) ? 1 : liveSpec.replicas;
+  }
+  const rest = ((live?.metadata.managedFields as ManagedField[] | undefined) ?? []).filter((f) => !owners.includes(f));
+  return { ...next, spec, metadata: { ...next.metadata, managedFields: [...rest, ...after] } };
 }

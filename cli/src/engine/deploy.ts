@@ -25,6 +25,8 @@ export interface DeployResult {
   readonly status: ReleaseRecord['status'];
   readonly images: readonly string[];
   readonly pruned: readonly string[];
+  /** Objects no longer rendered but kept, still in use (pruned by a later deploy once unused). */
+  readonly retained: readonly string[];
   readonly smoke?: string;
 }
 
@@ -41,11 +43,11 @@ export class DeployFailedError extends RevisionFailedError {
 }
 
 /**
- * Deploy `objects` as a new revision of the release: preflight, lock, record, apply, prune,
- * rollout, smoke, succeeded. Nothing is written before the lock is held, except the namespace
- * when it does not exist yet (bare: its labels are applied under the lock). On failure (not on
- * interruption, nor when the lock was lost) roll back to the newest healthy revision when
- * `rollbackOnFailure`.
+ * Deploy `objects` as a new revision of the release: preflight, lock, record, apply (with the
+ * replicas hand-over), verdict, rollout, smoke, prune, succeeded. Nothing is written before the
+ * lock is held, except the namespace when it does not exist yet (bare: its labels are applied
+ * under the lock). On failure (not on interruption, nor when the lock was lost) roll back to
+ * the newest healthy revision when `rollbackOnFailure`.
  * @throws DeployFailedError, RollbackFailedError, InterruptedError, LockedError, LeaseLostError, UsageError, ConflictError…
  */
 export async function deployRelease(ctx: ReleaseContext, request: DeployRequest): Promise<DeployResult> {
@@ -67,6 +69,7 @@ export async function deployRelease(ctx: ReleaseContext, request: DeployRequest)
         status: outcome.record.status,
         images: outcome.record.images,
         pruned: outcome.pruned.map((r) => `${r.kind}/${r.name}`),
+        retained: outcome.retained.map((r) => `${r.kind}/${r.name}`),
         smoke: outcome.smoke,
       };
     } catch (error) {

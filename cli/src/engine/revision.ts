@@ -30,6 +30,8 @@ export interface RevisionOptions {
 export interface RevisionOutcome {
   readonly record: ReleaseRecord;
   readonly pruned: ObjectRef[];
+  /** Objects no longer rendered that prune kept (in use, or their deletion failed), recorded on the revision. */
+  readonly retained: ObjectRef[];
   readonly smoke?: string;
 }
 
@@ -73,9 +75,12 @@ export function newRecord(ctx: ReleaseContext, revision: number, o: Pick<Revisio
 
 /**
  * Roll out one revision under the release's lock: write its record (pending, with the
- * inventory) before applying, apply every object, prune what the release no longer renders,
- * follow the rollout, run the smoke check, then mark it succeeded (and the previous one
- * superseded) and trim the history.
+ * inventory) before applying, apply every object (handing each Deployment's replica count
+ * between castle and its autoscalers, and retiring old autoscalers right before the new ones),
+ * take the verdict, follow the rollout, run the smoke check, and only then — the new revision
+ * healthy — prune what the release no longer renders (keeping what is still in use), mark it
+ * succeeded (and the previous one superseded) and trim the history. A revision that fails
+ * deleted nothing it dropped: a rollback finds every object in place.
  * @throws RevisionFailedError with the record marked failed.
  */
 export async function runRevision(ctx: ReleaseContext, o: RevisionOptions): Promise<RevisionOutcome> {
@@ -101,11 +106,18 @@ export async function runRevision(ctx: ReleaseContext, o: RevisionOptions): Prom
   try {
     checkInterrupted(ctx);
     const held = o.verdict ? await holdFor(ctx, o.objects, o.verdict) : undefined;
+    // What the release had and this revision does not: pruned once it is healthy; its old
+    // autoscalers of Deployments this revision still has are retired during the apply.
+    const candidates = pruneCandidates(records, record.inventory);
     step = reporter.step(`Applying ${o.objects.length} objects`);
+    const applyStep = step;
     const applied = await applyAll(kube, namespace, held?.objects ?? o.objects, {
       force: o.forceConflicts,
       beforeWave: confirm,
-      onApplied: (obj) => step.reason(`${describeRef(refOf(obj))} applied`),
+      retiring: { release: ctx.release, candidates },
+      signal: ctx.signal,
+      onHandOver: (line) => applyStep.reason(line),
+      onApplied: (obj) => applyStep.reason(`${describeRef(refOf(obj))} applied`),
     });
     step.ok();
     checkInterrupted(ctx);
@@ -123,14 +135,6 @@ export async function runRevision(ctx: ReleaseContext, o: RevisionOptions): Prom
       await applyAll(kube, namespace, o.objects.filter((x) => x.kind === 'Deployment' && x.metadata.name === o.verdict?.deployment), { force: o.forceConflicts, beforeWave: confirm });
       checkInterrupted(ctx);
     }
-
-    const candidates = pruneCandidates(records, record.inventory);
-    step = reporter.step('Pruning objects no longer rendered');
-    await confirm();
-    const pruned = await prune(kube, ctx.release, candidates, { nextCount: o.objects.length });
-    for (const s of pruned.skipped) step.reason(`kept ${describeRef(s.ref)}: ${s.why}`);
-    step.ok(pruned.deleted.length === 0 ? 'nothing to prune' : `deleted ${pruned.deleted.map(describeRef).join(', ')}`);
-    checkInterrupted(ctx);
 
     const deployments = o.objects.filter((x) => x.kind === 'Deployment').map((x) => x.metadata.name);
     step = reporter.step(`Waiting for ${deployments.length} Deployments (deadline ${Math.round(o.deadlineMs / 1000)} s)`);
@@ -151,6 +155,18 @@ export async function runRevision(ctx: ReleaseContext, o: RevisionOptions): Prom
       smoke = await o.smoke.check(kube, namespace);
       step.ok(smoke);
     }
+    checkInterrupted(ctx);
+
+    // Healthy: only now is anything the release no longer renders deleted.
+    step = reporter.step('Pruning objects no longer rendered');
+    await confirm();
+    const pruned = await prune(kube, ctx.release, candidates, { nextCount: o.objects.length });
+    for (const s of pruned.skipped) step.reason(`kept ${describeRef(s.ref)}: ${s.why}`);
+    for (const s of pruned.retained) step.reason(`kept ${describeRef(s.ref)} for now: ${s.why}`);
+    for (const s of pruned.failed) reporter.warn(`${s.why}; kept on record, the next deploy tries again`);
+    const retained = [...pruned.retained, ...pruned.failed];
+    if (retained.length > 0) record.retained = retained;
+    step.ok(pruneSummary(pruned.deleted, retained.map((r) => r.ref)));
 
     await confirm();
     record.status = 'succeeded';
@@ -163,7 +179,7 @@ export async function runRevision(ctx: ReleaseContext, o: RevisionOptions): Prom
     }
     const trimmed = await store.trim(o.historyMax);
     if (trimmed.length > 0) reporter.info(`history: removed revisions ${trimmed.join(', ')} (keeping ${o.historyMax})`);
-    return { record, pruned: pruned.deleted, smoke };
+    return { record, pruned: pruned.deleted, retained: retained.map((r) => r.ref), smoke };
   } catch (error) {
     step.fail(describeFailure(error));
     const lost = await lostLock(ctx, error);
@@ -183,6 +199,11 @@ export async function runRevision(ctx: ReleaseContext, o: RevisionOptions): Prom
     }
     throw new RevisionFailedError(record, cause);
   }
+}
+
+function pruneSummary(deleted: readonly ObjectRef[], kept: readonly ObjectRef[]): string {
+  const parts = [...(deleted.length > 0 ? [`deleted ${deleted.map(describeRef).join(', ')}`] : []), ...(kept.length > 0 ? [`kept ${kept.map(describeRef).join(', ')}`] : [])];
+  return parts.length === 0 ? 'nothing to prune' : parts.join('; ');
 }
 
 /** The objects with the judged Deployment held, when it has old pods to compare with. */

@@ -54,6 +54,8 @@ export interface RollbackResult {
   readonly version: string;
   readonly skipped: RollbackPlan['skipped'];
   readonly pruned: readonly string[];
+  /** Objects no longer rendered but kept, still in use. */
+  readonly retained: readonly string[];
 }
 
 /** Re-apply a healthy revision's manifests as a new revision and delete what later revisions added. */
@@ -85,6 +87,7 @@ export async function rollbackRelease(
         version: plan.target.version,
         skipped: plan.skipped,
         pruned: outcome.pruned.map((r) => `${r.kind}/${r.name}`),
+        retained: outcome.retained.map((r) => `${r.kind}/${r.name}`),
       };
     } catch (error) {
       checkInterrupted(locked);

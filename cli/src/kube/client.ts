@@ -23,6 +23,8 @@ export interface ApplyOptions {
   readonly force?: boolean;
   /** Ask the server what it would do; writes nothing. */
   readonly dryRun?: boolean;
+  /** Another field manager than castle's (the replicas hand-over). @default FIELD_MANAGER */
+  readonly fieldManager?: string;
 }
 
 /** Options of one write. */
@@ -72,7 +74,7 @@ export class Kube {
   }
 
   /**
-   * Server-side apply of one object with field manager `castle`.
+   * Server-side apply of one object with field manager `castle` (or `fieldManager`).
    * @throws ConflictError naming the other managers and the fields, unless `force`.
    */
   async apply(object: KubeObject, options: ApplyOptions & SendOptions = {}): Promise<KubeObject> {
@@ -80,7 +82,7 @@ export class Kube {
       const { body } = await this.http.request({
         method: 'PATCH',
         path: await this.path(refOf(object)),
-        query: { fieldManager: FIELD_MANAGER, force: options.force ? true : undefined, dryRun: options.dryRun ? 'All' : undefined },
+        query: { fieldManager: options.fieldManager ?? FIELD_MANAGER, force: options.force ? true : undefined, dryRun: options.dryRun ? 'All' : undefined },
         contentType: 'application/apply-patch+yaml',
         body: object,
         beforeEachTry: options.beforeEachTry,

@@ -14,7 +14,12 @@ export function table(rows: readonly (readonly string[])[]): string {
 
 /** `castle deploy`'s result. */
 export function formatDeploy(r: DeployResult): string {
-  return `release ${r.release} revision ${r.revision} (${r.version}) ${r.status} in namespace ${r.namespace}${r.pruned.length ? `; pruned ${r.pruned.join(', ')}` : ''}\n`;
+  return `release ${r.release} revision ${r.revision} (${r.version}) ${r.status} in namespace ${r.namespace}${r.pruned.length ? `; pruned ${r.pruned.join(', ')}` : ''}${keptNote(r.retained)}\n`;
+}
+
+/** `; kept …` for objects no longer rendered that are still in use, or nothing. */
+function keptNote(retained: readonly string[] | undefined): string {
+  return retained?.length ? `; kept ${retained.join(', ')} (still in use: pruned by a later deploy)` : '';
 }
 
 /** `castle rollback`'s result. */
@@ -52,11 +57,12 @@ export function formatHistory(r: { revisions: readonly HistoryEntry[] }): string
   return table([['REVISION', 'VERSION', 'STATUS', 'WHEN', 'WHO', 'REASON'], ...r.revisions.map((e) => [String(e.revision), e.version, e.status, e.startedAt, e.who, e.reason ?? (e.rollbackOf ? `rollback to revision ${e.rollbackOf}` : '')])]);
 }
 
-/** `castle diff`'s result. */
+/** `castle diff`'s result: the changes, then what a deploy would keep for now and why. */
 export function formatDiff(r: DiffReport): string {
-  if (r.changes.length === 0) return `no changes (${r.unchanged} objects unchanged)\n`;
+  const kept = r.kept.map((k) => `= ${k.object} (kept: ${k.why})\n`).join('');
+  if (r.changes.length === 0) return `no changes (${r.unchanged} objects unchanged)\n${kept}`;
   const sign = { create: '+', update: '~', prune: '-' } as const;
-  return r.changes.map((c) => `${sign[c.action]} ${c.object} (${c.action})${c.fields.length ? `\n    ${c.fields.join('\n    ')}` : ''}`).join('\n') + `\n${r.changes.length} changes, ${r.unchanged} unchanged\n`;
+  return r.changes.map((c) => `${sign[c.action]} ${c.object} (${c.action})${c.fields.length ? `\n    ${c.fields.join('\n    ')}` : ''}`).join('\n') + `\n${kept}${r.changes.length} changes, ${r.unchanged} unchanged${r.kept.length ? `, ${r.kept.length} kept` : ''}\n`;
 }
 
 /** `castle destroy`'s result. */

@@ -22,12 +22,17 @@ export function currentRevision(records: readonly ReleaseRecord[]): ReleaseRecor
   return sorted.find((r) => r.status === 'succeeded') ?? sorted.find((r) => HEALTHY_STATUSES.includes(r.status));
 }
 
+/** The objects a record answers for: its inventory, then what its prune retained. */
+function objectsOf(r: ReleaseRecord): ObjectRef[] {
+  return [...r.inventory, ...(r.retained ?? []).map((x) => x.ref)];
+}
+
 /**
  * Candidates for pruning when `next` is what is about to be applied: every object of the
  * current revision and of every later revision (failed, interrupted, pending — whatever they
- * created may still exist) that `next` does not contain. Namespaces are never pruned: deleting
- * one deletes the release's records with it. The caller still checks each candidate's live
- * ownership labels before deleting.
+ * created may still exist), and every object those revisions retained (kept while in use), that
+ * `next` does not contain. Namespaces are never pruned: deleting one deletes the release's
+ * records with it. The caller still checks each candidate's live ownership labels before deleting.
  */
 export function pruneCandidates(records: readonly ReleaseRecord[], next: readonly ObjectRef[], excludeRevision?: number): ObjectRef[] {
   const current = currentRevision(records);
@@ -36,7 +41,7 @@ export function pruneCandidates(records: readonly ReleaseRecord[], next: readonl
   const out = new Map<string, ObjectRef>();
   for (const r of records) {
     if (r.revision < from || r.revision === excludeRevision) continue;
-    for (const ref of r.inventory) {
+    for (const ref of objectsOf(r)) {
       if (ref.kind === 'Namespace' || keep.has(refKey(ref))) continue;
       out.set(refKey(ref), ref);
     }
@@ -44,9 +49,9 @@ export function pruneCandidates(records: readonly ReleaseRecord[], next: readonl
   return [...out.values()];
 }
 
-/** Every object any revision ever listed (destroy), Namespaces last. */
+/** Every object any revision ever listed or retained (destroy), Namespaces last. */
 export function everyObject(records: readonly ReleaseRecord[]): ObjectRef[] {
   const out = new Map<string, ObjectRef>();
-  for (const r of records) for (const ref of r.inventory) out.set(refKey(ref), ref);
+  for (const r of records) for (const ref of objectsOf(r)) out.set(refKey(ref), ref);
   return [...out.values()].sort((a, b) => Number(a.kind === 'Namespace') - Number(b.kind === 'Namespace'));
 }

@@ -14,6 +14,12 @@ export interface StoredVerdict {
   readonly detail: unknown;
 }
 
+/** An object of the release that a revision's prune kept, and why; the next deploy's prune tries it again. */
+export interface RetainedObject {
+  readonly ref: ObjectRef;
+  readonly why: string;
+}
+
 /** One revision of a release, as stored (gzip'd JSON) in its Secret. */
 export interface ReleaseRecord {
   readonly release: string;
@@ -36,6 +42,12 @@ export interface ReleaseRecord {
   /** Set when this revision re-applied another one's manifests. */
   readonly rollbackOf?: number;
   verdict?: StoredVerdict;
+  /**
+   * Objects the revision no longer renders that its prune kept (still in use, or their deletion
+   * failed): prune candidates of the next deploy and in destroy's list. Absent in records
+   * written before it existed, and when nothing was kept.
+   */
+  retained?: readonly RetainedObject[];
 }
 
 /** Secrets may hold at most 1 MiB of data. */
