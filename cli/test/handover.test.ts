@@ -86,6 +86,19 @@ describe('becoming fixed again: castle takes spec.replicas back', () => {
     expect(c.fake.all('HorizontalPodAutoscaler', NS)).toEqual([]);
   });
 
+  it('taken back at the count the HPA had chosen, the field is shared with the HPA controller; a later new count is taken back again instead of conflicting', async () => {
+    const c = fakeCluster({ autoscalerWants: { www: 8 } });
+    await deployRelease(c.ctx(), request('1.0.0', [www(), scaledObject()]));
+    await deployRelease(c.ctx(), request('1.1.0', [www({ replicas: 8 })]));
+    expect(managersOf(c.fake.peek('Deployment', 'www', NS))).toEqual(['kube-controller-manager/Update/scale', 'castle/Apply']);
+
+    const result = await deployRelease(c.ctx(), request('1.2.0', [www({ replicas: 10 })]));
+
+    expect(result.status).toBe('succeeded');
+    expect(c.fake.peek<{ spec: { replicas: number } }>('Deployment', 'www', NS)?.spec.replicas).toBe(10);
+    expect(managersOf(c.fake.peek('Deployment', 'www', NS))).toEqual(['castle/Apply']);
+  });
+
   it('still stops on the conflict when the field was taken by someone who is not an autoscaler', async () => {
     const c = fakeCluster();
     await deployRelease(c.ctx(), request('1.0.0', [www({ replicas: 8 })]));

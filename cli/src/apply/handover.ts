@@ -47,7 +47,8 @@ export interface ReplicasPlan {
   readonly handOver: readonly ReplicasMove[];
   /**
    * Deployments castle sets the count of again while an autoscaler (or the hand-over manager)
-   * holds it: taken back, forcing that one field, once their old autoscaler is gone.
+   * holds it, or shares it and the count changes: taken back, forcing that one field, once
+   * their old autoscaler is gone.
    */
   readonly takeBack: readonly ReplicasMove[];
   /**
@@ -141,9 +142,13 @@ export async function planReplicas(kube: Kube, namespace: string, objects: reado
     const wanted = (withoutOwnedReplicas(d, autoscaled) as Deployment).spec?.replicas;
     if (wanted === undefined) {
       if (owners.some(castleOwns)) handOver.push({ name: d.metadata.name, replicas: count });
-    } else if (owners.length > 0 && !owners.some(castleOwns)) {
-      const autoscalerHeld = owners.every((f) => f.manager === HANDOVER_MANAGER || f.manager === HPA_CONTROLLER_MANAGER);
-      if (autoscalerHeld || retiredTargets.has(d.metadata.name)) takeBack.push({ name: d.metadata.name, replicas: wanted });
+    } else {
+      // Held by the HPA controller or the hand-over manager — alone, or beside castle after a
+      // take-back at the value they had set (an apply at the same value shares the field): a
+      // new value would conflict with them.
+      const others = owners.filter((f) => !castleOwns(f));
+      const autoscalerHeld = others.length > 0 && (others.every((f) => f.manager === HANDOVER_MANAGER || f.manager === HPA_CONTROLLER_MANAGER) || retiredTargets.has(d.metadata.name));
+      if (autoscalerHeld && (!owners.some(castleOwns) || wanted !== count)) takeBack.push({ name: d.metadata.name, replicas: wanted });
     }
   }
   return { autoscaled, handOver, takeBack, retire: retire.map(refOf) };

@@ -5,8 +5,9 @@
  * 1 ready pod until the HPA acted, and a quarter of the requests failed. Now, for each switch:
  * no failed request (capacity sheds are counted apart), and www's ready pods never below the
  * smaller of the two counts — the fixed 8, and the lowest count KEDA's HPA asked for while it
- * scaled www. Back to fixed, castle takes the count back: 8, castle the only manager of
- * `spec.replicas`, and neither the ScaledObject nor its HPA left.
+ * scaled www. Back to fixed, castle takes the count back: 8, castle a manager of `spec.replicas`
+ * (the HPA controller may share it, when it had chosen 8 too), no `castle-handover` left, and
+ * neither the ScaledObject nor its HPA.
  *
  * Timing under load: runs in the `cluster-load` project, alone on the machine. Needs KEDA and
  * the monitoring stack (`npm run cluster:addons -- keda monitoring`: the render has
@@ -138,7 +139,11 @@ describe.skipIf(missing.length > 0)('switching www between fixed replicas and KE
     const www = (await KubernetesObjectApi.makeApiClient(kc).read({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'www', namespace } })) as { spec?: { replicas?: number } };
     expect(www.spec?.replicas).toBe(FIXED);
     expect(step.samples.at(-1)).toMatchObject({ desired: FIXED, ready: FIXED });
-    expect(await replicasManagers(kc, namespace, 'www')).toEqual(['castle']);
+    // Taken back at the count the HPA had last set, the field is shared with it (an apply at
+    // the same value shares it); a later new count is taken back again.
+    const managers = await replicasManagers(kc, namespace, 'www');
+    expect(managers).toContain('castle');
+    expect(managers.filter((m) => m !== 'castle' && m !== 'kube-controller-manager/scale')).toEqual([]);
     expect(await exists(kc, 'keda.sh/v1alpha1', 'ScaledObject', namespace, 'www')).toBe(false);
     expect(await exists(kc, 'autoscaling/v2', 'HorizontalPodAutoscaler', namespace, 'keda-hpa-www')).toBe(false);
   });
