@@ -26,6 +26,11 @@ export const EXIT_CODES = {
   conflict: 6,
   /** The deploy failed and the rollback that followed failed too: the release needs a person. */
   rollbackFailed: 7,
+  /**
+   * The cluster lacks a prerequisite of the release (`castle doctor`; a deploy's preflight
+   * stops on a kind not served or a permission not granted). Nothing was changed.
+   */
+  prerequisites: 8,
   /** Interrupted by SIGINT (128 + 2): a revision under way is marked failed and the lock released. */
   sigint: 130,
   /** Interrupted by SIGTERM (128 + 15), likewise. */
@@ -36,7 +41,7 @@ export const EXIT_CODES = {
  * Exit codes that promise nothing was changed: once a revision is recorded they no longer
  * hold, and a revision that failed for such a cause exits {@link EXIT_CODES.failed} (exit.ts).
  */
-export const NOTHING_CHANGED_EXIT_CODES: ReadonlySet<number> = new Set([EXIT_CODES.usage, EXIT_CODES.locked, EXIT_CODES.unreachable]);
+export const NOTHING_CHANGED_EXIT_CODES: ReadonlySet<number> = new Set([EXIT_CODES.usage, EXIT_CODES.locked, EXIT_CODES.unreachable, EXIT_CODES.prerequisites]);
 
 /** One of {@link EXIT_CODES}' values. */
 export type ExitCode = (typeof EXIT_CODES)[keyof typeof EXIT_CODES];

@@ -1,11 +1,13 @@
 import { createInterface } from 'node:readline/promises';
-import { environmentNames } from '@castle/k8s';
+import { environmentNames, toYaml } from '@castle/k8s';
 import { valid as semverValid } from 'semver';
 import { Command, Option } from 'commander';
 import { deploy } from './commands/deploy.js';
 import { destroy } from './commands/destroy.js';
 import { diff } from './commands/diff.js';
+import { doctor } from './commands/doctor.js';
 import { history } from './commands/history.js';
+import { rbac } from './commands/rbac.js';
 import { rollback } from './commands/rollback.js';
 import { status } from './commands/status.js';
 import { version } from './commands/version.js';
@@ -16,6 +18,7 @@ import type { KubeHttpOptions } from './kube/http.js';
 import { buildLocalImages } from './local-images.js';
 import { type ManifestSource, yamlFileSource } from './manifests.js';
 import { formatDeploy, formatDestroy, formatDiff, formatHistory, formatRollback, formatStatus } from './output/format.js';
+import { formatDoctor } from './output/doctor.js';
 import { jsonDocument } from './output/json.js';
 import { type Reporter, humanReporter, quietReporter } from './output/reporter.js';
 import { DEFAULT_LEASE_SECONDS } from './release/lock.js';
@@ -183,6 +186,7 @@ export function createProgram(rt: Runtime): Command {
   const deployCmd = rolloutFlags(sourceFlags(releaseFlags(program.command('deploy').description('deploy a new revision of the release'))))
     .option('--build', 'with --env local: build the version\'s images and load them into the hermetic cluster first', false)
     .option('--no-rollback-on-failure', 'leave a failed revision in place instead of rolling back to the newest healthy one')
+    .option('--no-preflight', 'skip the prerequisites check (castle doctor) before the first write')
     .addOption(new Option('--verdict-window <seconds>', 'hold the rollout after the first new pod is ready and compare its 5xx ratio with the old pods over this window (0: off)').default(0).argParser(int('--verdict-window')))
     .option('--verdict-deployment <name>', 'the Deployment judged', 'www')
     .option('--verdict-port <port>', "the pods' metrics port (number or name), read through the API server's pod proxy", '9090')
@@ -191,7 +195,7 @@ export function createProgram(rt: Runtime): Command {
     .addOption(new Option('--verdict-tolerance <ratio>', 'how much higher the new 5xx ratio may be (absolute)').default(DEFAULT_VERDICT_POLICY.tolerance).argParser(ratioArg))
     .addOption(new Option('--verdict-inconclusive <action>', 'what an inconclusive verdict does').choices(['continue', 'fail']).default('fail'));
   deployCmd.action(async (flags: GlobalFlags & Record<string, never> & { [k: string]: unknown }) => {
-    const f = flags as unknown as GlobalFlags & { version: string; env: string; registry?: string; gitSha?: string; manifests?: string; historyMax: number; forceConflicts: boolean; rollbackOnFailure: boolean; progressDeadline: number; crashRestarts: number; leaseSeconds: number; smoke?: boolean; smokeService: string; smokePort: string; smokePath: string; build: boolean } & VerdictFlags;
+    const f = flags as unknown as GlobalFlags & { version: string; env: string; registry?: string; gitSha?: string; manifests?: string; historyMax: number; forceConflicts: boolean; rollbackOnFailure: boolean; progressDeadline: number; crashRestarts: number; leaseSeconds: number; smoke?: boolean; smokeService: string; smokePort: string; smokePath: string; build: boolean; preflight: boolean } & VerdictFlags;
     await emit(rt, 'deploy', f, async () => {
       if (f.build) await buildLocalImages(f.env, semverValid(f.version) ?? f.version, reporterFor(f));
       return deploy({
@@ -240,6 +244,27 @@ export function createProgram(rt: Runtime): Command {
         confirmed = await confirm(`Delete release ${flags.release} in namespace ${flags.namespace}? [y/N] `);
       }
       await emit(rt, 'destroy', flags, () => destroy({ ...flags, confirmed, http: rt.deps.http, reporter: reporterFor(flags) }), formatDestroy);
+    });
+
+  releaseFlags(program.command('doctor').description('what --env needs on the cluster, whether each is there, and what provides what is missing (exit 8); changes nothing'))
+    .option('--version <semver>', "the release's version, whose images are checked (default: this CLI's)")
+    .addOption(new Option('--env <name>', `environment to render: ${environmentNames.join(', ')}`).env('CASTLE_ENV').default('local'))
+    .option('--registry <host/path>', 'image registry to render into the manifests')
+    .option('--manifests <file>', 'check these objects (multi-document YAML) instead of rendering them')
+    .action(async (flags: GlobalFlags & { version?: string; env: string; registry?: string; manifests?: string }) => {
+      const run = () => doctor({ ...flags, env: flags.manifests ? undefined : flags.env, http: rt.deps.http, reporter: reporterFor(flags), source: sourceOf(rt, flags.manifests) });
+      await emit(rt, 'doctor', flags, run, formatDoctor, (r) => (r.missing > 0 ? EXIT_CODES.prerequisites : EXIT_CODES.ok));
+    });
+
+  program
+    .command('rbac')
+    .description("the deployer's identity and least-privilege rules for --env's release, as YAML for a cluster admin to apply once (kubectl apply --server-side -f -)")
+    .addOption(new Option('--env <name>', `environment: ${environmentNames.join(', ')}`).env('CASTLE_ENV').default('local'))
+    .addOption(new Option('-n, --namespace <name>', "the release's namespace (default: the environment's)").env('CASTLE_NAMESPACE'))
+    .option('--service-account <namespace/name>', 'the ServiceAccount to bind (default: castle-deployer/castle-deployer)')
+    .addOption(new Option('-o, --output <format>', 'text (YAML) or json').choices(['text', 'json']).default('text'))
+    .action(async (flags: GlobalFlags & { env: string; serviceAccount?: string }) => {
+      await emit(rt, 'rbac', flags, () => Promise.resolve(rbac(flags)), (r) => toYaml(r.objects));
     });
 
   program

@@ -1,7 +1,9 @@
+import { DEFAULT_PROMETHEUS_SERVICE } from '@castle/k8s';
 import { valid } from 'semver';
-import { UsageError } from '../errors.js';
+import { InterruptedError, UsageError, signalOf } from '../errors.js';
 import { type DeployResult, deployRelease } from '../engine/deploy.js';
 import type { ManifestSource } from '../manifests.js';
+import { preflight } from '../prerequisites/preflight.js';
 import { validateLeaseSeconds } from '../release/lock.js';
 import type { SmokeTarget } from '../rollout/smoke.js';
 import { serviceProxySmoke } from '../rollout/smoke.js';
@@ -26,6 +28,8 @@ export interface DeployOptions extends ReleaseOptions {
   readonly smoke?: SmokeTarget;
   /** Undefined: no verdict. */
   readonly verdict?: VerdictOptions;
+  /** Check the prerequisites before the first write (`--no-preflight`: false). @default true */
+  readonly preflight?: boolean;
 }
 
 /** Deploy the source's manifests as a new revision. */
@@ -37,6 +41,8 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
   validateLeaseSeconds(options.leaseSeconds);
   const ctx = contextFor(options);
   const objects = await options.source({ env: options.env, version, namespace: options.namespace, registry: options.registry, gitSha: options.gitSha });
+  if (options.preflight !== false) await preflight(ctx.kube, { env: options.env, namespace: options.namespace, objects, prometheus: DEFAULT_PROMETHEUS_SERVICE }, options.reporter);
+  if (options.signal?.aborted) throw new InterruptedError(signalOf(options.signal), 'nothing was changed');
   return deployRelease(ctx, {
     objects,
     version,

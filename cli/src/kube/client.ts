@@ -12,6 +12,11 @@ interface ApiResource {
   readonly namespaced: boolean;
 }
 
+/** What a SelfSubjectAccessReview asks about: a resource request or a non-resource path. */
+export type AccessReviewSpec =
+  | { readonly resourceAttributes: { readonly verb: string; readonly group: string; readonly resource: string; readonly subresource?: string; readonly namespace?: string; readonly name?: string } }
+  | { readonly nonResourceAttributes: { readonly verb: string; readonly path: string } };
+
 /** A list answer. */
 export interface KubeList<T = KubeObject> {
   readonly items: T[];
@@ -35,7 +40,7 @@ export interface SendOptions {
 
 /**
  * The Kubernetes API as the CLI needs it: discovery, server-side apply, get, list, delete,
- * create/replace (records and leases), proxies and logs. Commands never call this directly;
+ * create/replace (records and leases), proxies, logs and access reviews. Commands never call this directly;
  * the release, apply and rollout modules do.
  */
 export class Kube {
@@ -156,6 +161,28 @@ export class Kube {
   async proxyGet(path: string): Promise<{ status: number; body: string }> {
     const { status, body } = await this.http.request({ method: 'GET', path, text: true, anyStatus: true });
     return { status, body: String(body) };
+  }
+
+  /**
+   * A kind's resource as discovery has it. @throws KubeApiError 404 when the cluster does not
+   * serve the kind (its CRD is not installed), other KubeApiErrors as discovery answered.
+   */
+  async resourceOf(apiVersion: string, kind: string): Promise<{ name: string; namespaced: boolean }> {
+    const { name, namespaced } = await this.resource(apiVersion, kind);
+    return { name, namespaced };
+  }
+
+  /** The names of the API groups the server serves (`GET /apis`). */
+  async groups(): Promise<string[]> {
+    const { body } = await this.http.request({ method: 'GET', path: '/apis' });
+    return ((body as { groups?: { name: string }[] }).groups ?? []).map((g) => g.name);
+  }
+
+  /** Whether the kubeconfig's user may do something: a SelfSubjectAccessReview. */
+  async review(spec: AccessReviewSpec): Promise<{ allowed: boolean; reason?: string }> {
+    const review = { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', metadata: {} as KubeObject['metadata'], spec };
+    const answer = await this.create<{ status?: { allowed?: boolean; reason?: string } }>(review);
+    return { allowed: answer.status?.allowed === true, reason: answer.status?.reason };
   }
 
   /** The last lines of a container's log (previous instance when it crashed). */

@@ -9,6 +9,20 @@ export { environmentNames } from './environments.js';
 export { configMapName } from './tier-config.js';
 export { toYaml } from './yaml.js';
 export { ManifestError } from './errors.js';
+export { renderDeployer, DEFAULT_SERVICE_ACCOUNT, type DeployerOptions, type DeployerServiceAccount } from './deployer.js';
+export {
+  deployerRules,
+  castleKinds,
+  discoveryPath,
+  groupOf,
+  CASTLE_RESOURCES,
+  DEFAULT_PROMETHEUS_SERVICE,
+  type CastleCommand,
+  type DeployerKind,
+  type DeployerRule,
+  type DeployerRulesInput,
+  type PrometheusService,
+} from './deployer-rules.js';
 export type { KubernetesObject, ObjectMeta } from './kubernetes-object.js';
 export type { ObservabilitySettings } from './observability.js';
 export { castleRuleGroups, CASTLE_ALERT_NAMES, type CastleRulesProps } from './alerting/castle-rules.js';

@@ -31,10 +31,10 @@ function kubeconfigPath(): string {
   return process.env.KUBECONFIG ?? HERMETIC_KUBECONFIG;
 }
 
-/** Start `castle <args>` (stdin closed, so never a terminal). */
-export function startCastle(args: readonly string[]): { child: ChildProcess; done: Promise<CliRun>; stderr: () => string } {
+/** Start `castle <args>` (stdin closed, so never a terminal), with the test cluster's kubeconfig unless `kubeconfig` names another. */
+export function startCastle(args: readonly string[], { kubeconfig = kubeconfigPath() }: { kubeconfig?: string } = {}): { child: ChildProcess; done: Promise<CliRun>; stderr: () => string } {
   const started = Date.now();
-  const child = spawn(process.execPath, [main, ...args, '--kubeconfig', kubeconfigPath()], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '' } });
+  const child = spawn(process.execPath, [main, ...args, '--kubeconfig', kubeconfig], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '' } });
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -44,8 +44,8 @@ export function startCastle(args: readonly string[]): { child: ChildProcess; don
 }
 
 /** Run `castle <args>` to the end. */
-export function castle(args: readonly string[]): Promise<CliRun> {
-  return startCastle(args).done;
+export function castle(args: readonly string[], options: { kubeconfig?: string } = {}): Promise<CliRun> {
+  return startCastle(args, options).done;
 }
 
 /** Resolve once the process's stderr matches `pattern`, or fail after `ms` naming what it printed. */
