@@ -25,6 +25,7 @@ const clusterUnderLoad = [
   'test/cluster/monitoring.test.ts',
   'test/cluster/cli/verdict.test.ts',
   'test/cluster/cli/autoscaler-handover.test.ts',
+  'test/cluster/cli/verdict-prometheus.test.ts',
 ];
 
 export default defineConfig({

@@ -27,6 +27,7 @@ import { DEFAULT_CRASH_RESTARTS } from './rollout/diagnose.js';
 import { RolloutError } from './rollout/watch.js';
 import type { SmokeTarget } from './rollout/smoke.js';
 import type { VerdictOptions } from './rollout/canary.js';
+import { VERDICT_SOURCES, type VerdictSourceFlag, counterSourceFor } from './rollout/verdict-source.js';
 import { DEFAULT_VERDICT_POLICY } from './rollout/verdict.js';
 
 /** What the entry point can be given: the manifest source used when `--manifests` is absent. */
@@ -107,6 +108,10 @@ interface VerdictFlags {
   verdictMinRequests: number;
   verdictTolerance: number;
   verdictInconclusive: 'continue' | 'fail';
+  verdictSource: VerdictSourceFlag;
+  prometheus?: string;
+  env: string;
+  manifests?: string;
 }
 
 function ratioArg(value: string): number {
@@ -122,6 +127,7 @@ function verdictOf(f: VerdictFlags): VerdictOptions | undefined {
     windowSeconds: f.verdictWindow,
     port: /^\d+$/.test(f.verdictPort) ? Number(f.verdictPort) : f.verdictPort,
     path: f.verdictPath,
+    source: counterSourceFor(f),
     policy: { minRequests: f.verdictMinRequests, tolerance: f.verdictTolerance },
     onInconclusive: f.verdictInconclusive,
   };
@@ -189,11 +195,17 @@ export function createProgram(rt: Runtime): Command {
     .option('--no-preflight', 'skip the prerequisites check (castle doctor) before the first write')
     .addOption(new Option('--verdict-window <seconds>', 'hold the rollout after the first new pod is ready and compare its 5xx ratio with the old pods over this window (0: off)').default(0).argParser(int('--verdict-window')))
     .option('--verdict-deployment <name>', 'the Deployment judged', 'www')
-    .option('--verdict-port <port>', "the pods' metrics port (number or name), read through the API server's pod proxy", '9090')
+    .option('--verdict-port <port>', "the pods' metrics port (number or name), when read through the API server's pod proxy", '9090')
     .option('--verdict-path <path>', 'the metrics path', '/metrics')
     .addOption(new Option('--verdict-min-requests <n>', 'fewer requests in either group: inconclusive').default(DEFAULT_VERDICT_POLICY.minRequests).argParser(int('--verdict-min-requests')))
     .addOption(new Option('--verdict-tolerance <ratio>', 'how much higher the new 5xx ratio may be (absolute)').default(DEFAULT_VERDICT_POLICY.tolerance).argParser(ratioArg))
-    .addOption(new Option('--verdict-inconclusive <action>', 'what an inconclusive verdict does').choices(['continue', 'fail']).default('fail'));
+    .addOption(new Option('--verdict-inconclusive <action>', 'what an inconclusive verdict does').choices(['continue', 'fail']).default('fail'))
+    .addOption(
+      new Option('--verdict-source <source>', "where the verdict reads the pods' request counters: prometheus, pod-proxy, or auto (the pod proxy where the environment admits the control plane to the metrics port, else Prometheus, falling back to the pod proxy when it cannot be asked or scrapes none of the old pods)")
+        .choices(VERDICT_SOURCES)
+        .default('auto'),
+    )
+    .addOption(new Option('--prometheus <url>', "Prometheus the verdict asks (default: the rendered environment's, else monitoring/prometheus:9090, through the API server's service proxy)").env('CASTLE_PROMETHEUS_URL'));
   deployCmd.action(async (flags: GlobalFlags & Record<string, never> & { [k: string]: unknown }) => {
     const f = flags as unknown as GlobalFlags & { version: string; env: string; registry?: string; gitSha?: string; manifests?: string; historyMax: number; forceConflicts: boolean; rollbackOnFailure: boolean; progressDeadline: number; crashRestarts: number; leaseSeconds: number; smoke?: boolean; smokeService: string; smokePort: string; smokePath: string; build: boolean; preflight: boolean } & VerdictFlags;
     await emit(rt, 'deploy', f, async () => {

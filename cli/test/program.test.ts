@@ -24,6 +24,7 @@ describe('the castle program', () => {
     [['diff', '--manifests', 'x.yaml'], EXIT_CODES.usage],
     [['deploy', '--version', '1.0.0', '--history-max', 'ten'], EXIT_CODES.usage],
     [['deploy', '--version', '1.0.0', '--output', 'yaml'], EXIT_CODES.usage],
+    [['deploy', '--version', '1.0.0', '--verdict-source', 'logs'], EXIT_CODES.usage],
   ])('%j exits %i', async (argv, code) => {
     expect((await exitOf(argv)).code).toBe(code);
   });
@@ -32,6 +33,12 @@ describe('the castle program', () => {
     const r = await exitOf(['deploy', '--version', '1.0.0', '--kubeconfig', '/nonexistent']);
     expect(r.code).toBe(EXIT_CODES.usage);
     expect(r.stderr).toMatch(/no manifests to deploy\n\s+pass --manifests <file>/);
+  });
+
+  it("refuses a verdict's --prometheus that is not an http(s) URL before anything else", async () => {
+    const r = await exitOf(['deploy', '--version', '1.0.0', '--manifests', 'x.yaml', '--verdict-window', '30', '--prometheus', 'prometheus:9090', '--kubeconfig', '/nonexistent']);
+    expect(r.code).toBe(EXIT_CODES.usage);
+    expect(r.stderr).toMatch(/--prometheus must be an http\(s\) URL such as http:\/\/127\.0\.0\.1:9090, not "prometheus:9090"/);
   });
 
   it('writes exactly one JSON document to stdout with --output json, errors included', async () => {

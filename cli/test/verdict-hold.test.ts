@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { applyVerdict } from '../src/engine/verdict.js';
 import type { Kube } from '../src/kube/client.js';
 import type { KubeObject } from '../src/kube/objects.js';
-import { heldDeployment, takeVerdict, type VerdictOptions } from '../src/rollout/canary.js';
+import { takeVerdict, type VerdictOptions } from '../src/rollout/canary.js';
+import { HOLD_ANNOTATION, HOLD_MIN_READY_SECONDS, type DeploymentHold, heldDeployment, holdOf, pausedDeployment } from '../src/rollout/hold.js';
 import type { Verdict } from '../src/rollout/verdict.js';
 import { record } from './fixtures.js';
 
@@ -20,9 +21,31 @@ const verdict = (outcome: Verdict['outcome']): Verdict => ({
 });
 
 describe('holding a rollout for the verdict', () => {
-  it('surges one new pod at a time and keeps it unavailable past the window, leaving the template alone', () => {
-    const held = heldDeployment(deployment, 30);
-    expect(held.spec).toEqual({ replicas: 4, template: { spec: { image: 'new' } }, strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } }, minReadySeconds: 90 });
+  it('surges one new pod at a time and keeps it unavailable until castle releases it, naming the revision, leaving the template alone', () => {
+    const held = heldDeployment({ ...deployment, metadata: { name: 'www', annotations: { team: 'a' } } }, 3);
+    expect(held.spec).toEqual({ replicas: 4, template: { spec: { image: 'new' } }, strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } }, minReadySeconds: 2_147_483_647 });
+    expect(held.metadata.annotations).toEqual({ team: 'a', [HOLD_ANNOTATION]: '3' });
+  });
+
+  it('never lapses by itself: the hold is the largest minReadySeconds the API server takes', () => {
+    expect(HOLD_MIN_READY_SECONDS).toBe(2 ** 31 - 1);
+  });
+
+  it('once the revision failed, gives the Deployment its own spec back, paused, still naming the revision', () => {
+    const own = { ...deployment, spec: { ...(deployment.spec as object), minReadySeconds: 10 } };
+    const paused = pausedDeployment(own, 3);
+    expect(paused.spec).toEqual({ replicas: 4, minReadySeconds: 10, template: { spec: { image: 'new' } }, paused: true });
+    expect(paused.metadata.annotations).toEqual({ [HOLD_ANNOTATION]: '3' });
+  });
+
+  it.each<[string, Record<string, unknown>, Record<string, string> | undefined, DeploymentHold | undefined]>([
+    ['held', { minReadySeconds: HOLD_MIN_READY_SECONDS }, { [HOLD_ANNOTATION]: '3' }, { revision: 3, state: 'held' }],
+    ['paused', { paused: true, minReadySeconds: 0 }, { [HOLD_ANNOTATION]: '3' }, { revision: 3, state: 'paused' }],
+    ['released (the annotation gone)', { minReadySeconds: 0 }, undefined, undefined],
+    ['resumed by hand (kubectl rollout resume)', { paused: false, minReadySeconds: 0 }, { [HOLD_ANNOTATION]: '3' }, undefined],
+    ['paused by someone else', { paused: true }, undefined, undefined],
+  ])('reads a live Deployment %s', (_, spec, annotations, hold) => {
+    expect(holdOf({ ...deployment, metadata: { name: 'www', ...(annotations ? { annotations } : {}) }, spec: { ...(deployment.spec as object), ...spec } })).toEqual(hold);
   });
 });
 

@@ -2,6 +2,7 @@ import type { Kube } from '../kube/client.js';
 import type { KubeObject } from '../kube/objects.js';
 import { currentRevision } from '../release/inventory.js';
 import type { ReleaseRecord, ReleaseStatus } from '../release/record.js';
+import { type DeploymentHold, holdOf } from '../rollout/hold.js';
 import type { ReleaseContext } from './context.js';
 
 /** One Deployment's live state. */
@@ -13,6 +14,8 @@ export interface DeploymentStatus {
   readonly ready: number;
   readonly available: number;
   readonly exists: boolean;
+  /** Castle's verdict hold on its rollout, left held or paused by a revision (whose status it gives). */
+  readonly hold?: DeploymentHold & { readonly revisionStatus?: ReleaseStatus };
 }
 
 /** `castle status`'s data. */
@@ -29,9 +32,11 @@ interface Deployment extends KubeObject {
   status?: { updatedReplicas?: number; readyReplicas?: number; availableReplicas?: number };
 }
 
-async function deploymentStatus(kube: Kube, namespace: string, name: string): Promise<DeploymentStatus> {
+async function deploymentStatus(kube: Kube, namespace: string, name: string, records: readonly ReleaseRecord[]): Promise<DeploymentStatus> {
   const d = await kube.get<Deployment>({ apiVersion: 'apps/v1', kind: 'Deployment', namespace, name });
+  const hold = holdOf(d);
   return {
+    ...(hold ? { hold: { ...hold, revisionStatus: records.find((r) => r.revision === hold.revision)?.status } } : {}),
     name,
     exists: Boolean(d),
     images: (d?.spec?.template?.spec?.containers ?? []).map((c) => c.image ?? ''),
@@ -53,7 +58,7 @@ export async function releaseStatus(ctx: ReleaseContext): Promise<ReleaseStatusR
     namespace: ctx.namespace,
     current: current && { revision: current.revision, version: current.version, status: current.status, finishedAt: current.finishedAt },
     latest: latest && { revision: latest.revision, version: latest.version, status: latest.status, reason: latest.reason },
-    deployments: await Promise.all(names.map((n) => deploymentStatus(ctx.kube, ctx.namespace, n))),
+    deployments: await Promise.all(names.map((n) => deploymentStatus(ctx.kube, ctx.namespace, n, records))),
   };
 }
 

@@ -7,8 +7,9 @@ import { pruneCandidates } from '../release/inventory.js';
 import { type ReleaseRecord, encodeRecord } from '../release/record.js';
 import type { SmokeCheck } from '../rollout/smoke.js';
 import { RolloutError, watchRollout } from '../rollout/watch.js';
-import { type VerdictOptions, heldDeployment, takeVerdict } from '../rollout/canary.js';
-import { applyVerdict } from './verdict.js';
+import { type VerdictOptions, takeVerdict } from '../rollout/canary.js';
+import { heldDeployment } from '../rollout/hold.js';
+import { applyVerdict, settleHold } from './verdict.js';
 import { type ReleaseContext, checkInterrupted, lostLock } from './context.js';
 
 /** How a revision is rolled out. */
@@ -105,7 +106,7 @@ export async function runRevision(ctx: ReleaseContext, o: RevisionOptions): Prom
   let step = stepRecord;
   try {
     checkInterrupted(ctx);
-    const held = o.verdict ? await holdFor(ctx, o.objects, o.verdict) : undefined;
+    const held = o.verdict ? await holdFor(ctx, o.objects, o.verdict, revision) : undefined;
     // What the release had and this revision does not: pruned once it is healthy; its old
     // autoscalers of Deployments this revision still has are retired during the apply.
     const candidates = pruneCandidates(records, record.inventory);
@@ -184,8 +185,10 @@ export async function runRevision(ctx: ReleaseContext, o: RevisionOptions): Prom
     step.fail(describeFailure(error));
     const lost = await lostLock(ctx, error);
     const cause = lost ?? error;
+    // A hold this revision's verdict left on its Deployment: paused, or (lock lost) left and said.
+    const hold = o.verdict ? await settleHold(ctx, o.objects, o.verdict, { revision, lost: Boolean(lost), force: o.forceConflicts }) : undefined;
     record.status = 'failed';
-    record.reason = messageOf(cause);
+    record.reason = hold ? `${messageOf(cause)}; ${hold}` : messageOf(cause);
     record.finishedAt = new Date().toISOString();
     try {
       if (!lost) await store.update(record);
@@ -207,14 +210,14 @@ function pruneSummary(deleted: readonly ObjectRef[], kept: readonly ObjectRef[])
 }
 
 /** The objects with the judged Deployment held, when it has old pods to compare with. */
-async function holdFor(ctx: ReleaseContext, objects: readonly KubeObject[], v: VerdictOptions): Promise<{ objects: KubeObject[]; template: unknown } | undefined> {
+async function holdFor(ctx: ReleaseContext, objects: readonly KubeObject[], v: VerdictOptions, revision: number): Promise<{ objects: KubeObject[]; template: unknown } | undefined> {
   const live = await ctx.kube.get<KubeObject & { spec?: { template?: unknown }; status?: { availableReplicas?: number } }>({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: ctx.namespace, name: v.deployment });
   if (!live || !live.status?.availableReplicas || !objects.some((x) => x.kind === 'Deployment' && x.metadata.name === v.deployment)) {
     ctx.reporter.info(`verdict skipped: Deployment/${v.deployment} has no old pods to compare with`);
     return undefined;
   }
   return {
-    objects: objects.map((x) => (x.kind === 'Deployment' && x.metadata.name === v.deployment ? heldDeployment(x, v.windowSeconds) : x)),
+    objects: objects.map((x) => (x.kind === 'Deployment' && x.metadata.name === v.deployment ? heldDeployment(x, revision) : x)),
     template: live.spec?.template,
   };
 }

@@ -35,7 +35,17 @@ export function formatStatus(r: StatusReport): string {
     : `release ${r.release} in ${r.namespace}: no healthy revision`;
   const latest = r.latest && r.latest.revision !== r.current?.revision ? `\nlatest revision ${r.latest.revision} (${r.latest.version}) ${r.latest.status}${r.latest.reason ? `: ${r.latest.reason}` : ''}` : '';
   const rows = [['DEPLOYMENT', 'DESIRED', 'UPDATED', 'READY', 'AVAILABLE', 'IMAGES'], ...r.deployments.map((d) => [d.name, String(d.desired), String(d.updated), String(d.ready), String(d.available), d.exists ? d.images.join(',') : '(missing)'])];
-  return `${head}${latest}\n${table(rows)}${r.traffic ? formatTraffic(r.traffic) : ''}`;
+  return `${head}${latest}\n${table(rows)}${r.deployments.map(holdLine).join('')}${r.traffic ? formatTraffic(r.traffic) : ''}`;
+}
+
+/** A line for a Deployment whose rollout castle's verdict left held or paused, or nothing. */
+function holdLine(d: StatusReport['deployments'][number]): string {
+  const h = d.hold;
+  if (!h) return '';
+  const next = 'castle rollback goes back, castle deploy goes on';
+  if (h.state === 'paused') return `Deployment/${d.name}: paused by castle after revision ${h.revision} failed; its new pods run beside the old ones and it goes no further. ${next}\n`;
+  const judging = h.revisionStatus === 'pending' ? 'a deploy may still be judging it' : 'which its deploy did not release';
+  return `Deployment/${d.name}: held for the verdict of revision ${h.revision} (${h.revisionStatus ?? 'no record'}), ${judging}; it does not lapse. ${next}\n`;
 }
 
 const rate = (n: number | null) => (n === null ? '—' : n < 10 ? n.toFixed(2) : n.toFixed(1));

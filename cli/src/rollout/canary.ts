@@ -1,9 +1,11 @@
 import { CastleError } from '../errors.js';
 import type { Kube } from '../kube/client.js';
 import type { KubeObject } from '../kube/objects.js';
+import { type Counters, type JudgedPod, podProxyCounters, prometheusCounters } from './counters.js';
 import { containerStates, fatalState, type PodLike } from './diagnose.js';
-import { type Counts, type PodSample, type ReadFailure, type Verdict, type VerdictPolicy, describeExcluded, groupIncreases, judge, parseRequestCounts } from './verdict.js';
 import { sleep } from './sleep.js';
+import type { CounterSource } from './verdict-source.js';
+import { type Verdict, type VerdictPolicy, describeExcluded, groupIncreases, judge } from './verdict.js';
 
 /** How the verdict is taken. */
 export interface VerdictOptions {
@@ -13,23 +15,11 @@ export interface VerdictOptions {
   /** The pods' metrics port (number or name) and path, read through the API server's pod proxy. */
   readonly port: number | string;
   readonly path: string;
+  /** Where the counters are read. @default the pod proxy */
+  readonly source?: CounterSource;
   readonly policy: VerdictPolicy;
   /** What an inconclusive verdict does: go on with the rollout, or fail it (and roll back). */
   readonly onInconclusive: 'continue' | 'fail';
-}
-
-/**
- * The Deployment as applied while the verdict is taken: one new pod at a time
- * (maxSurge 1, maxUnavailable 0) and that pod counted available only after the window, so the
- * controller holds the rollout with the first new pod serving next to the old ones. Applying
- * the plain object afterwards releases the hold without a new ReplicaSet (the pod template is
- * the same).
- */
-export function heldDeployment(object: KubeObject, windowSeconds: number): KubeObject {
-  const spec = { ...(object.spec as Record<string, unknown>) };
-  spec.strategy = { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } };
-  spec.minReadySeconds = windowSeconds + 60;
-  return { ...object, spec };
 }
 
 interface Pod extends KubeObject {
@@ -38,15 +28,22 @@ interface Pod extends KubeObject {
 
 const ready = (p: Pod): boolean => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 
-async function counts(kube: Kube, namespace: string, pod: string, o: VerdictOptions): Promise<Counts | ReadFailure> {
-  const { status, body } = await kube.proxyGet(`/api/v1/namespaces/${namespace}/pods/${pod}:${o.port}/proxy/${o.path.replace(/^\//, '')}`);
-  return status === 200 ? parseRequestCounts(body) : { failure: `HTTP ${status}` };
+/** Open the window's counters where the options say, falling back to the pod proxy when they allow it. */
+async function openCounters(kube: Kube, namespace: string, o: VerdictOptions, pods: readonly JudgedPod[], newHash: string, onProgress?: (line: string) => void): Promise<Counters> {
+  const source = o.source ?? { kind: 'pod-proxy' };
+  if (source.kind === 'prometheus') {
+    const counters = await prometheusCounters(kube, namespace, source.target, pods, { deployment: o.deployment, windowSeconds: o.windowSeconds, newHash, fallback: source.fallback });
+    if (!('fallback' in counters)) return counters;
+    onProgress?.(`${counters.fallback}: reading the pods through the API server's pod proxy instead`);
+  }
+  return podProxyCounters(kube, namespace, o.port, o.path, pods);
 }
 
 /**
  * Wait for the first new pod of the held Deployment to be ready, sample every ready pod's
- * request counters at the start and end of the window, and judge new against old. A pod
- * whose counters could not be read at either end is left out, and named in the verdict.
+ * request counters at the start and end of the window (from Prometheus or through the pod
+ * proxy, see {@link VerdictOptions.source}), and judge new against old. A pod whose counters
+ * could not be read at either end is left out, and named in the verdict.
  */
 export async function takeVerdict(
   kube: Kube,
@@ -77,15 +74,18 @@ export async function takeVerdict(
     await sleep(1000, signal);
   }
   const hash = newHash ?? '';
-  const live = pods.filter(ready);
-  const begun: Omit<PodSample, 'end'>[] = [];
-  for (const p of live) begun.push({ pod: p.metadata.name, hash: p.metadata.labels?.['pod-template-hash'] ?? '', start: await counts(kube, namespace, p.metadata.name, o) });
-  onProgress?.(`window of ${o.windowSeconds} s over ${begun.filter((s) => s.hash === hash).length} new and ${begun.filter((s) => s.hash !== hash).length} old pods`);
-  await sleep(o.windowSeconds * 1000, signal);
+  const judged = pods.filter(ready).map((p) => ({ pod: p.metadata.name, hash: p.metadata.labels?.['pod-template-hash'] ?? '' }));
+  const counters = await openCounters(kube, namespace, o, judged, hash, onProgress);
+  const groups = `${judged.filter((s) => s.hash === hash).length} new and ${judged.filter((s) => s.hash !== hash).length} old pods`;
+  if (counters.unusable) onProgress?.(`no window over ${groups}: ${counters.unusable}`);
+  else {
+    onProgress?.(`window of ${o.windowSeconds} s over ${groups}; counters ${counters.describe}`);
+    await sleep(o.windowSeconds * 1000, signal);
+  }
   if (signal?.aborted) throw new CastleError('CASTLE_ERR_VERDICT', 'interrupted');
-  const samples: PodSample[] = [];
-  for (const s of begun) samples.push({ ...s, end: await counts(kube, namespace, s.pod, o) });
-  const groups = groupIncreases(samples, hash);
-  if (groups.excluded.length > 0) onProgress?.(`left out of the verdict: ${describeExcluded(groups.excluded)}; is port ${o.port} path ${o.path} right?`);
-  return judge(groups, o.policy);
+  const samples = await counters.finish(signal);
+  if (signal?.aborted) throw new CastleError('CASTLE_ERR_VERDICT', 'interrupted');
+  const result = groupIncreases(samples, hash);
+  if (result.excluded.length > 0) onProgress?.(`left out of the verdict: ${describeExcluded(result.excluded)}; ${counters.hint}`);
+  return { ...judge(result, o.policy), source: counters.kind };
 }

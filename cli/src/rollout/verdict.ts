@@ -1,7 +1,7 @@
 /**
  * The rollout verdict: compare the error ratio of the new pods with the old pods' over the
  * same window, from their own `http_requests_total` counters. Pure functions; reading the
- * counters (through the API server's pod proxy) is the caller's job.
+ * counters (from Prometheus, or through the API server's pod proxy) is the caller's job.
  */
 
 /** Requests and 5xx answers of one pod or one group. */
@@ -12,6 +12,12 @@ export interface Counts {
 
 /** Routes that are not user traffic: probes and scrapes would dilute the error ratio. */
 const NON_TRAFFIC = /^\/(healthz|readyz|metrics)/;
+
+/** How a request counter with these labels counts: not at all (probes, scrapes), as a request, or as a 5xx. */
+export function countsAs(route: string | undefined, statusCode: string | undefined): 'skip' | 'ok' | 'error' {
+  if (route && NON_TRAFFIC.test(route)) return 'skip';
+  return /^5\d\d$/.test(statusCode ?? '') ? 'error' : 'ok';
+}
 
 /**
  * Sum `http_requests_total` of a Prometheus text exposition: all requests, and those answered
@@ -24,12 +30,12 @@ export function parseRequestCounts(text: string): Counts {
     const m = /^http_requests_total(?:\{([^}]*)\})?\s+([0-9.eE+-]+|NaN|\+Inf)/.exec(line);
     if (!m) continue;
     const labels = new Map([...(m[1] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((x): [string, string] => [x[1] ?? '', x[2] ?? '']));
-    const route = labels.get('route');
-    if (route && NON_TRAFFIC.test(route)) continue;
+    const kind = countsAs(labels.get('route'), labels.get('status_code'));
+    if (kind === 'skip') continue;
     const value = Number(m[2]);
     if (!Number.isFinite(value)) continue;
     total += value;
-    if (/^5\d\d$/.test(labels.get('status_code') ?? '')) errors += value;
+    if (kind === 'error') errors += value;
   }
   return { total, errors };
 }
@@ -144,6 +150,8 @@ export interface Verdict {
   readonly confidence: number;
   /** Pods whose counts were not taken, and why. */
   readonly excluded: readonly ExcludedPod[];
+  /** Where the counters were read; absent in verdicts stored before Prometheus was a source (the pod proxy). */
+  readonly source?: 'prometheus' | 'pod-proxy';
 }
 
 const ratio = (c: Counts): number | null => (c.total > 0 ? c.errors / c.total : null);

@@ -24,6 +24,15 @@ export interface Sample {
 /** Runs one instant PromQL query. */
 export type QueryFn = (promql: string) => Promise<Sample[]>;
 
+/** One series of a range vector: its labels and its samples, `[seconds, value]`, oldest first. */
+export interface Series {
+  readonly labels: Readonly<Record<string, string>>;
+  readonly samples: readonly (readonly [number, number])[];
+}
+
+/** Runs one instant query of a range-vector selector (`metric{…}[60s]`): every sample, with its time. */
+export type RangeQueryFn = (promql: string) => Promise<Series[]>;
+
 /** Prometheus did not answer, or answered with an error. */
 export class PrometheusError extends Error {
   override readonly name = 'PrometheusError';
@@ -44,6 +53,17 @@ export function prometheusTarget(url: string | undefined): PrometheusTarget {
   return { kind: 'url', url: parsed.href.replace(/\/+$/, '') };
 }
 
+/**
+ * An in-cluster URL of a Service (`http://<service>.<namespace>.svc[.cluster.local][:port]`, as
+ * KEDA is given) as that Service behind the API server's proxy, which works from wherever the
+ * CLI runs; any other URL as itself.
+ */
+export function serviceTargetOf(url: string): PrometheusTarget {
+  const m = /^http:\/\/([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.svc(\.cluster\.local)?(:([0-9]{1,5}))?\/?$/.exec(url);
+  if (!m) return { kind: 'url', url: url.replace(/\/+$/, '') };
+  return { kind: 'service', namespace: m[3] ?? '', service: m[1] ?? '', port: Number(m[7] ?? 80) };
+}
+
 /** The target in words, for the output. */
 export function describeTarget(t: PrometheusTarget): string {
   return t.kind === 'url' ? t.url : `${t.namespace}/${t.service}:${t.port} (API server proxy)`;
@@ -54,15 +74,30 @@ export function describeTarget(t: PrometheusTarget): string {
  * @throws PrometheusError naming what was wrong (an error answer, another result type, not JSON)
  */
 export function parseVector(status: number, body: string): Sample[] {
-  let doc: { status?: string; error?: string; data?: { resultType?: string; result?: { metric?: Record<string, string>; value?: [number, string] }[] } };
+  const doc = answerOf(status, body) as { data?: { resultType?: string; result?: { metric?: Record<string, string>; value?: [number, string] }[] } };
+  if (doc.data?.resultType !== 'vector') throw new PrometheusError(`answered a ${String(doc.data?.resultType)}, not an instant vector`);
+  return (doc.data.result ?? []).map((r) => ({ labels: r.metric ?? {}, value: Number(r.value?.[1]) }));
+}
+
+/**
+ * Parse a `/api/v1/query` answer holding a range vector.
+ * @throws PrometheusError naming what was wrong
+ */
+export function parseMatrix(status: number, body: string): Series[] {
+  const doc = answerOf(status, body) as { data?: { resultType?: string; result?: { metric?: Record<string, string>; values?: [number, string][] }[] } };
+  if (doc.data?.resultType !== 'matrix') throw new PrometheusError(`answered a ${String(doc.data?.resultType)}, not a range vector`);
+  return (doc.data.result ?? []).map((r) => ({ labels: r.metric ?? {}, samples: (r.values ?? []).map(([t, v]): [number, number] => [Number(t), Number(v)]) }));
+}
+
+function answerOf(status: number, body: string): { status?: string; error?: string; data?: unknown } {
+  let doc: { status?: string; error?: string; data?: unknown };
   try {
     doc = JSON.parse(body) as typeof doc;
   } catch {
     throw new PrometheusError(`answered ${status} with a body that is not JSON: ${body.slice(0, 120).trim()}`);
   }
   if (doc.status !== 'success') throw new PrometheusError(`answered ${status}: ${doc.error ?? body.slice(0, 120).trim()}`);
-  if (doc.data?.resultType !== 'vector') throw new PrometheusError(`answered a ${String(doc.data?.resultType)}, not an instant vector`);
-  return (doc.data.result ?? []).map((r) => ({ labels: r.metric ?? {}, value: Number(r.value?.[1]) }));
+  return doc;
 }
 
 const withTimeout = <T>(promise: Promise<T>, ms: number, what: string): Promise<T> =>
@@ -74,6 +109,18 @@ const withTimeout = <T>(promise: Promise<T>, ms: number, what: string): Promise<
 
 /** Instant queries against `target`, each bounded by `timeoutMs`. */
 export function prometheusQuery(kube: Kube, target: PrometheusTarget, timeoutMs = QUERY_TIMEOUT_MS): QueryFn {
+  const ask = asker(kube, target, timeoutMs);
+  return async (promql) => parseVector(...(await ask(promql)));
+}
+
+/** Instant queries of range-vector selectors against `target`, each bounded by `timeoutMs`. */
+export function prometheusRangeQuery(kube: Kube, target: PrometheusTarget, timeoutMs = QUERY_TIMEOUT_MS): RangeQueryFn {
+  const ask = asker(kube, target, timeoutMs);
+  return async (promql) => parseMatrix(...(await ask(promql)));
+}
+
+/** One `/api/v1/query` of `target`: its status and body, or a PrometheusError. */
+function asker(kube: Kube, target: PrometheusTarget, timeoutMs: number): (promql: string) => Promise<[number, string]> {
   const what = describeTarget(target);
   return async (promql) => {
     const query = `/api/v1/query?query=${encodeURIComponent(promql)}`;
@@ -94,7 +141,7 @@ export function prometheusQuery(kube: Kube, target: PrometheusTarget, timeoutMs 
     if (res.status >= 300 && !res.body.includes('"status":"error"')) {
       throw new PrometheusError(`${what} answered ${res.status}: ${statusMessage(res.body)}`);
     }
-    return parseVector(res.status, res.body);
+    return [res.status, res.body];
   };
 }
 

@@ -29,6 +29,8 @@ export interface CastleChartProps {
   readonly loadBalancerAnnotations?: Readonly<Record<string, string>>;
   /** Labels of the namespace allowed to scrape the metrics ports. */
   readonly monitoringNamespaceSelector: Readonly<Record<string, string>>;
+  /** The control plane's CIDR, also admitted to the metrics ports. @default none */
+  readonly controlPlaneCidr?: string;
   /** Labels of the ServiceMonitors: what the cluster's Prometheus selects them by. */
   readonly serviceMonitorLabels: Readonly<Record<string, string>>;
   /** Extra annotations of both tiers' pod templates. @default {} */
@@ -123,6 +125,7 @@ export class CastleChart extends Chart {
       www,
       backend,
       monitoringNamespaceSelector: p.monitoringNamespaceSelector,
+      ...(p.controlPlaneCidr ? { controlPlaneCidr: p.controlPlaneCidr } : {}),
     });
     new Monitoring(this, 'monitoring', {
       namespace: p.namespace,

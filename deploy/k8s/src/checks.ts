@@ -3,6 +3,8 @@
  * problem as `<where>: <what is wrong>, got <value>`, or nothing.
  */
 
+import { isIPv4, isIPv6 } from 'node:net';
+
 const show = (value: unknown): string => JSON.stringify(value) ?? String(value);
 
 /** An integer in [min, max]. */
@@ -49,4 +51,18 @@ export function checkLabelKey(where: string, key: string): string[] {
   const name = slash < 0 ? key : key.slice(slash + 1);
   const ok = name.length <= 63 && labelName.test(name) && (prefix === undefined || (prefix.length <= 253 && dnsSubdomain.test(prefix)));
   return ok ? [] : [`${where}: keys must be label keys such as release or example.com/team, got ${show(key)}`];
+}
+
+/**
+ * An IPv4 or IPv6 CIDR (`10.0.0.0/16`, `fd00::/64`), as a NetworkPolicy's `ipBlock` takes it,
+ * and not every address (which would make the rule it is in admit anyone).
+ */
+export function checkCidr(where: string, value: string): string[] {
+  const [address = '', bits, ...rest] = value.split('/');
+  const max = isIPv4(address) ? 32 : isIPv6(address) ? 128 : 0;
+  if (max === 0 || rest.length > 0 || bits === undefined || !/^[0-9]{1,3}$/.test(bits) || Number(bits) > max) {
+    return [`${where}: must be a CIDR such as 10.0.0.0/16 or fd00::/64, got ${show(value)}`];
+  }
+  if (Number(bits) === 0) return [`${where}: must not be 0.0.0.0/0 or ::/0 (that would open the metrics port to everyone), got ${show(value)}`];
+  return [];
 }

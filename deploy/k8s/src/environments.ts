@@ -2,9 +2,9 @@
  * Castle's environments as typed configuration: the one place environment settings live.
  * They enter at the edge ({@link render}) and reach the constructs only as props.
  */
-import { autoscalerKinds, type AutoscalerKind } from './autoscaler.js';
+import { autoscalerKinds, DEFAULT_PROMETHEUS_URL, type AutoscalerKind } from './autoscaler.js';
 import { capacityPlan } from './capacity.js';
-import { checkDnsLabel, checkInteger, checkLabelValue, checkQuantity, show } from './checks.js';
+import { checkCidr, checkDnsLabel, checkInteger, checkLabelValue, checkQuantity, show } from './checks.js';
 import type { AutoscalingProps, ResourcesProps } from './http-tier.js';
 import { validateSelectorLabels } from './monitoring.js';
 import type { ObservabilitySettings } from './observability.js';
@@ -52,6 +52,15 @@ export interface Environment {
   readonly loadBalancer: 'cluster-default' | 'aws-nlb';
   /** Labels of the namespace allowed to scrape the metrics ports. */
   readonly monitoringNamespaceSelector: Readonly<Record<string, string>>;
+  /**
+   * Addresses the cluster's API server reaches pods from, admitted to the metrics ports beside
+   * the monitoring namespace (rendered into `allow-metrics-scrape`). State it only where the
+   * API server is outside the pod network and policies are enforced there (EKS: the VPC CIDR
+   * of the control plane's ENIs admits more than the API server); then `castle deploy`'s
+   * verdict reads the pods through the API server's pod proxy. Unset, it reads Prometheus.
+   * @default none
+   */
+  readonly controlPlaneCidr?: string;
   /** How the environment's Prometheus (Operator) finds Castle's ServiceMonitors. */
   readonly monitoring: MonitoringEnvironment;
   /**
@@ -173,6 +182,14 @@ const production: Environment = {
   },
 };
 
+/** Where an environment's metrics can be read from outside its pods. */
+export interface MetricsAccess {
+  /** Its Prometheus (the one KEDA queries). */
+  readonly prometheusUrl: string;
+  /** Set when its network policies admit the control plane to the pods' metrics port. */
+  readonly controlPlaneCidr?: string;
+}
+
 /** Every environment by name. */
 export const environments = {
   local,
@@ -191,6 +208,13 @@ export const environmentNames: readonly string[] = Object.keys(environments);
 /** Whether `name` names a known environment. */
 export function isEnvironmentName(name: string): name is EnvironmentName {
   return Object.hasOwn(environments, name);
+}
+
+/** Where the environment `name`'s metrics can be read from outside its pods; undefined for an unknown name. */
+export function metricsAccess(name: string): MetricsAccess | undefined {
+  if (!isEnvironmentName(name)) return undefined;
+  const env: Environment = environments[name];
+  return { prometheusUrl: env.prometheusUrl ?? DEFAULT_PROMETHEUS_URL, ...(env.controlPlaneCidr ? { controlPlaneCidr: env.controlPlaneCidr } : {}) };
 }
 
 function validateTier(where: string, tier: TierEnvironment): string[] {
@@ -234,6 +258,7 @@ export function validateEnvironment(name: string, env: Environment): string[] {
     ...(Object.keys(env.monitoringNamespaceSelector).length === 0
       ? [`${where}.monitoringNamespaceSelector: must name at least one label, got {}`]
       : Object.entries(env.monitoringNamespaceSelector).flatMap(([k, v]) => checkLabelValue(`${where}.monitoringNamespaceSelector.${k}`, v))),
+    ...(env.controlPlaneCidr === undefined ? [] : checkCidr(`${where}.controlPlaneCidr`, env.controlPlaneCidr)),
     ...validateSelectorLabels(`${where}.monitoring.selectorLabels`, env.monitoring.selectorLabels),
     ...(env.autoscaler === undefined || autoscalerKinds.includes(env.autoscaler) ? [] : [`${where}.autoscaler: must be one of ${autoscalerKinds.join(', ')}, got ${show(env.autoscaler)}`]),
     ...validateTier(`${where}.www`, env.www),

@@ -5,7 +5,7 @@
 export { render, type AutoscalingOptions, type RenderOptions } from './render.js';
 export { capacityPlan, type CapacityInputs, type CapacityPlan } from './capacity.js';
 export { autoscalerQueries, type AutoscalerKind } from './autoscaler.js';
-export { environmentNames } from './environments.js';
+export { environmentNames, metricsAccess, type MetricsAccess } from './environments.js';
 export { configMapName } from './tier-config.js';
 export { toYaml } from './yaml.js';
 export { ManifestError } from './errors.js';

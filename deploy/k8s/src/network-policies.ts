@@ -1,6 +1,6 @@
 import { k8s } from 'cdk8s-plus-33';
 import { Construct } from 'constructs';
-import { checkDnsLabel, show } from './checks.js';
+import { checkCidr, checkDnsLabel, show } from './checks.js';
 import { throwIfProblems } from './errors.js';
 import { PART_OF } from './labels.js';
 
@@ -28,6 +28,13 @@ export interface NetworkPoliciesProps {
    */
   readonly monitoringNamespaceSelector?: Readonly<Record<string, string>>;
   /**
+   * Addresses the control plane's API server reaches pods from (its pod proxy), admitted to the
+   * `metrics` port beside the monitoring namespace. Unset: not admitted, which is what a
+   * cluster enforcing policies in the cloud's network (EKS) needs unless stated here.
+   * @default none
+   */
+  readonly controlPlaneCidr?: string;
+  /**
    * Namespace of the cluster DNS, the only egress every pod has.
    * @default 'kube-system'
    */
@@ -45,7 +52,8 @@ const TCP = 'TCP';
 /**
  * Castle's network policies: deny everything in the namespace, then allow exactly the paths
  * the service has — anyone to www's `http`, www to backend's `http`, every pod to the
- * cluster DNS, and the monitoring namespace to every pod's `metrics` port.
+ * cluster DNS, and the monitoring namespace (and, when stated, the control plane's CIDR) to
+ * every pod's `metrics` port.
  */
 export class NetworkPolicies extends Construct {
   constructor(scope: Construct, id: string, props: NetworkPoliciesProps) {
@@ -102,7 +110,12 @@ export class NetworkPolicies extends Construct {
       spec: {
         podSelector: { matchLabels: { 'app.kubernetes.io/part-of': PART_OF } },
         policyTypes: ['Ingress'],
-        ingress: [{ from: [{ namespaceSelector: { matchLabels: { ...p.monitoringNamespaceSelector } } }], ports: [named('metrics')] }],
+        ingress: [
+          {
+            from: [{ namespaceSelector: { matchLabels: { ...p.monitoringNamespaceSelector } } }, ...(p.controlPlaneCidr ? [{ ipBlock: { cidr: p.controlPlaneCidr } }] : [])],
+            ports: [named('metrics')],
+          },
+        ],
       },
     });
   }
@@ -115,5 +128,6 @@ function validate(p: typeof defaultProps & NetworkPoliciesProps): string[] {
     ...(Object.keys(p.monitoringNamespaceSelector).length === 0
       ? [`monitoringNamespaceSelector: must name at least one label (an empty selector would open metrics to every namespace), got ${show(p.monitoringNamespaceSelector)}`]
       : []),
+    ...(p.controlPlaneCidr === undefined ? [] : checkCidr('controlPlaneCidr', p.controlPlaneCidr)),
   ];
 }

@@ -120,6 +120,7 @@ export function render(options: RenderOptions): KubernetesObject[] {
     namespaceLabels: env.region ? { 'castle.dev/region': env.region } : {},
     loadBalancerAnnotations: env.loadBalancer === 'aws-nlb' ? awsNlbAnnotations : {},
     monitoringNamespaceSelector: env.monitoringNamespaceSelector,
+    ...(env.controlPlaneCidr ? { controlPlaneCidr: env.controlPlaneCidr } : {}),
     serviceMonitorLabels: env.monitoring.selectorLabels,
     podAnnotations: options.gitSha ? { [GIT_SHA_ANNOTATION]: options.gitSha } : {},
     autoscaler,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { environmentNames, environments, validateEnvironment, type Environment, type TierEnvironment } from '../src/environments.js';
+import { environmentNames, environments, metricsAccess, validateEnvironment, type Environment, type TierEnvironment } from '../src/environments.js';
 
 const resources = { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '1', memory: '256Mi' } };
 const fixed: TierEnvironment = { replicas: 2, resources, config: {} };
@@ -49,9 +49,16 @@ describe('the environments', () => {
     ['an empty monitoring selector', { monitoringNamespaceSelector: {} }, ['env.test.monitoringNamespaceSelector: must name at least one label, got {}']],
     ['a bad monitoring label value', { monitoringNamespaceSelector: { m: 'a b' } }, ['env.test.monitoringNamespaceSelector.m: must be a valid label value, got "a b"']],
     ['an unknown autoscaler', { autoscaler: 'vpa' as Environment['autoscaler'] }, ['env.test.autoscaler: must be one of keda, hpa, none, got "vpa"']],
+    ['a control plane CIDR that is no CIDR', { controlPlaneCidr: '10.0.0/16' }, ['env.test.controlPlaneCidr: must be a CIDR such as 10.0.0.0/16 or fd00::/64, got "10.0.0/16"']],
+    ['a control plane CIDR open to every address', { controlPlaneCidr: '0.0.0.0/0' }, ['env.test.controlPlaneCidr: must not be 0.0.0.0/0 or ::/0 (that would open the metrics port to everyone), got "0.0.0.0/0"']],
     ['a target rate of 0', { www: { resources, config: {}, autoscaling: { minReplicas: 1, maxReplicas: 2, targetRpsPerReplica: 0 } } }, ['env.test.www.autoscaling.targetRpsPerReplica: must be a number > 0, got 0']],
   ])('name %s with its path and value', (_, change, problems) => {
     expect(validateEnvironment('test', { ...good, ...change })).toEqual(problems);
+  });
+
+  it("say where each one's metrics are read: its Prometheus, and no control plane admitted to the pods' metrics port", () => {
+    for (const name of environmentNames) expect(metricsAccess(name)).toEqual({ prometheusUrl: 'http://prometheus.monitoring.svc:9090' });
+    expect(metricsAccess('nowhere')).toBeUndefined();
   });
 
   it('name every problem of an environment at once', () => {

@@ -58,10 +58,21 @@ describe('NetworkPolicies', () => {
     expect(chosen.spec.ingress[0].from).toEqual([{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }]);
   });
 
+  it("admits the control plane's CIDR to the metrics port too when one is stated, and nothing else more", () => {
+    const p = only(policies({ controlPlaneCidr: '10.0.0.0/16' }), 'NetworkPolicy', 'allow-metrics-scrape');
+    expect(p.spec.ingress).toEqual([
+      {
+        from: [{ namespaceSelector: { matchLabels: { 'castle.dev/monitoring': 'true' } } }, { ipBlock: { cidr: '10.0.0.0/16' } }],
+        ports: [{ port: 'metrics', protocol: 'TCP' }],
+      },
+    ]);
+  });
+
   it.each<[string, Partial<NetworkPoliciesProps>, string]>([
     ['namespace', { namespace: 'Castle' }, 'namespace: must be a DNS label (lower-case letters, digits and \'-\', at most 63 characters), got "Castle"'],
     ['dnsNamespace', { dnsNamespace: 'kube_system' }, 'dnsNamespace: must be a DNS label (lower-case letters, digits and \'-\', at most 63 characters), got "kube_system"'],
     ['monitoringNamespaceSelector', { monitoringNamespaceSelector: {} }, 'monitoringNamespaceSelector: must name at least one label (an empty selector would open metrics to every namespace), got {}'],
+    ['controlPlaneCidr', { controlPlaneCidr: '10.0.0.0' }, 'controlPlaneCidr: must be a CIDR such as 10.0.0.0/16 or fd00::/64, got "10.0.0.0"'],
   ])('rejects a bad %s, naming it and the value', (_, props, message) => {
     expect(() => policies(props)).toThrow(ManifestError);
     expect(() => policies(props)).toThrow(expect.objectContaining({ problems: [message] }));
