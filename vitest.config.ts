@@ -17,8 +17,13 @@ const shared = {
   ssr: { resolve: { conditions: ['castle-source'] } },
 };
 
-/** Cluster scenarios measured under load, run alone after the others (`test:cluster-load`). */
+/**
+ * Cluster tests run alone on the machine, one at a time, after every add-on is installed
+ * (`test:cluster-load`): the scenarios measured under load, and those that need the KEDA or
+ * logs add-ons (.ci/run builds those while the `cluster` project runs).
+ */
 const clusterUnderLoad = [
+  // timing under load
   'test/cluster/deploy-under-load.test.ts',
   'test/cluster/autoscaling.test.ts',
   'test/cluster/alerts.test.ts',
@@ -26,6 +31,11 @@ const clusterUnderLoad = [
   'test/cluster/cli/verdict.test.ts',
   'test/cluster/cli/autoscaler-handover.test.ts',
   'test/cluster/cli/verdict-prometheus.test.ts',
+  // KEDA (ScaledObjects, its CRDs in the server-side dry runs) or the logs add-on
+  'test/cluster/cli/autoscaler-switch.test.ts',
+  'test/cluster/manifests.test.ts',
+  'test/cluster/logs.test.ts',
+  'test/cluster/logs-config.test.ts',
 ];
 
 export default defineConfig({
@@ -86,9 +96,9 @@ export default defineConfig({
       {
         ...shared,
         test: {
-          // Cluster tests that do not depend on timing under load (namespaces of their own,
-          // nothing shared but the API server): two files at a time, as they mostly wait on
-          // rollouts and the API server.
+          // Cluster tests that do not depend on timing under load and need no add-on but
+          // monitoring (namespaces of their own, nothing shared but the API server): two files
+          // at a time, as they mostly wait on rollouts and the API server.
           name: 'cluster',
           include: ['test/cluster/**/*.test.ts'],
           exclude: [...clusterUnderLoad, '**/node_modules/**'],
