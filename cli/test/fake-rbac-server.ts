@@ -7,6 +7,7 @@
  * template, ready pods, or crash-looping ones for chosen images, with a Warning event), the
  * service proxy (a smoke GET, Prometheus' query API) and the pod proxy (metrics). Every request
  * is recorded with its RBAC attributes; one the rules do not allow is answered 403 as RBAC words it.
+ * A Role's grants hold only while its namespace exists.
  */
 import { createHash } from 'node:crypto';
 import { mkdtemp, writeFile } from 'node:fs/promises';
@@ -149,8 +150,10 @@ export async function startFakeServer(options: FakeServerOptions = {}): Promise<
     });
   };
 
+  // A Role lives in its namespace: its grants go when the namespace is deleted, as RBAC's do.
+  const allowed = (attributes: Attributes): boolean => !options.grants || allows(options.grants.filter((g) => g.namespace === undefined || objects.has(`/api/v1/namespaces/${g.namespace}`)), attributes);
   const authorize = (method: string, path: string, attributes: Attributes): Call => {
-    const call = { method, path, attributes, allowed: !options.grants || allows(options.grants, attributes) };
+    const call = { method, path, attributes, allowed: allowed(attributes) };
     calls.push(call);
     return call;
   };
@@ -176,7 +179,7 @@ export async function startFakeServer(options: FakeServerOptions = {}): Promise<
         ...(spec.resourceAttributes?.namespace ? { namespace: spec.resourceAttributes.namespace } : {}),
         ...(spec.resourceAttributes?.name ? { name: spec.resourceAttributes.name } : {}),
       };
-      return send(res, 201, { ...body, status: { allowed: !options.grants || allows(options.grants, asked) } });
+      return send(res, 201, { ...body, status: { allowed: allowed(asked) } });
     }
     const live = objects.get(path);
     const namespaceMissing = a.namespace !== undefined && a.resource !== 'namespaces' && !objects.has(`/api/v1/namespaces/${a.namespace}`);

@@ -201,6 +201,20 @@ describe('the release lock', () => {
     expect(() => held.check()).toThrow(/the lock was released/);
   });
 
+  it('abandoned (its namespace is being deleted), neither renews nor deletes its lease, and refuses every write', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const { fake, clock } = world();
+    const errors: unknown[] = [];
+    const held = await lock(fake, clock, { durationSeconds: 30, onRenewError: (e) => errors.push(e) });
+    held.abandon();
+    clock.advance(30_000);
+    await vi.advanceTimersByTimeAsync(30_000);
+    await held.release();
+    expect(fake.writes.filter((w) => w.actor === 'me' && w.what.startsWith('Lease/'))).toEqual([{ actor: 'me', verb: 'create', what: 'Lease/castle-release-web' }]);
+    expect(errors).toEqual([]);
+    expect(() => held.check()).toThrow(/the lock was released/);
+  });
+
   it('counts time the machine slept (the wall clock jumps) and never goes back when the wall clock is set back', () => {
     const wall = vi.spyOn(Date, 'now').mockReturnValue(1_000_000);
     const mono = vi.spyOn(performance, 'now').mockReturnValue(500);

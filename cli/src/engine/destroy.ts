@@ -75,12 +75,15 @@ async function destroyLocked(ctx: ReleaseContext): Promise<DestroyReport> {
   }
   recordStep.ok(`${records.length} records`);
   // The namespace goes last: deleting it takes everything left in it, the lock's Lease too
-  // (until then the lock keeps deploys out). Its deletion is awaited, so that once destroy
-  // returns nothing is left and a new deploy can create it.
+  // (until then the lock keeps deploys out, and a terminating namespace takes no new objects).
+  // The lock is abandoned, not released: the Role that lets the deployer renew or delete the
+  // Lease lives in that namespace and goes with it. Its deletion is awaited, so that once
+  // destroy returns nothing is left and a new deploy can create it.
   for (const ref of namespaces) {
     try {
       const live = await kube.get(ref);
       if (live && ownedBy(live, ctx.release) && (await kube.delete(ref))) {
+        if (ref.name === ctx.namespace) ctx.lock?.abandon();
         deleted.push(describeRef(ref));
         const gone = reporter.step(`Waiting for ${describeRef(ref)} to be deleted`);
         if (await waitUntilGone(kube, ref, NAMESPACE_DELETE_TIMEOUT_MS)) gone.ok();

@@ -84,6 +84,12 @@ export interface HeldLock {
   confirm(): Promise<void>;
   /** Stop renewing, and delete the lease if it is still this holder's. Later checks fail. Idempotent. */
   release(): Promise<void>;
+  /**
+   * Stop renewing and leave the lease alone, for when its namespace is being deleted and takes
+   * it along (the holder's Role there may already be gone with it). Later checks fail;
+   * {@link release} then does nothing.
+   */
+  abandon(): void;
 }
 
 const micro = (d: Date): string => d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
@@ -184,7 +190,7 @@ export async function acquireLock(kube: Kube, namespace: string, release: string
       renew().then(
         () => schedule(periodMs),
         (error: unknown) => {
-          if (error instanceof LeaseLostError) return;
+          if (error instanceof LeaseLostError || released) return;
           options.onRenewError?.(error);
           schedule(Math.min(periodMs, RENEW_RETRY_MS));
         },
@@ -220,6 +226,10 @@ export async function acquireLock(kube: Kube, namespace: string, release: string
         if (lost && error instanceof KubeApiError && error.status === 409) return;
         throw error;
       }
+    },
+    abandon() {
+      released = true;
+      clearTimeout(timer);
     },
   };
 }
