@@ -12,6 +12,8 @@ export interface RenderRequest {
   readonly namespace: string;
   readonly registry?: string;
   readonly gitSha?: string;
+  /** Overrides the environment's autoscaler (`--autoscaler`); undefined: the environment's. */
+  readonly autoscaler?: 'keda' | 'hpa' | 'none';
 }
 
 /**

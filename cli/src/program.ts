@@ -1,5 +1,5 @@
 import { createInterface } from 'node:readline/promises';
-import { environmentNames, toYaml } from '@castle/k8s';
+import { type AutoscalerKind, autoscalerKinds, environmentNames, toYaml } from '@castle/k8s';
 import { valid as semverValid } from 'semver';
 import { Command, Option } from 'commander';
 import { deploy } from './commands/deploy.js';
@@ -80,8 +80,19 @@ function sourceFlags(cmd: Command): Command {
     .requiredOption('--version <semver>', 'version of the release (e.g. 1.4.2)')
     .addOption(new Option('--env <name>', `environment to render: ${environmentNames.join(', ')}`).env('CASTLE_ENV').default('local'))
     .option('--registry <host/path>', 'image registry to render into the manifests')
+    .addOption(
+      new Option('--autoscaler <kind>', "autoscale the tiers with keda (www on its request rate) or hpa (CPU), or none (fixed replicas), instead of the environment's choice")
+        .choices(autoscalerKinds),
+    )
     .addOption(new Option('--git-sha <sha>', 'commit being deployed (recorded)').env('CASTLE_GIT_SHA'))
     .option('--manifests <file>', 'deploy these objects (multi-document YAML) instead of rendering them');
+}
+
+/** `--autoscaler` changes what is rendered: with `--manifests` nothing is, so it is refused rather than ignored. */
+function checkSourceFlags(f: { manifests?: string; autoscaler?: string }): void {
+  if (f.manifests !== undefined && f.autoscaler !== undefined) {
+    throw new UsageError('--autoscaler chooses how an environment is rendered; --manifests deploys objects as they are', 'drop one of --autoscaler and --manifests');
+  }
 }
 
 interface Runtime {
@@ -207,8 +218,9 @@ export function createProgram(rt: Runtime): Command {
     )
     .addOption(new Option('--prometheus <url>', "Prometheus the verdict asks (default: the rendered environment's, else monitoring/prometheus:9090, through the API server's service proxy)").env('CASTLE_PROMETHEUS_URL'));
   deployCmd.action(async (flags: GlobalFlags & Record<string, never> & { [k: string]: unknown }) => {
-    const f = flags as unknown as GlobalFlags & { version: string; env: string; registry?: string; gitSha?: string; manifests?: string; historyMax: number; forceConflicts: boolean; rollbackOnFailure: boolean; progressDeadline: number; crashRestarts: number; leaseSeconds: number; smoke?: boolean; smokeService: string; smokePort: string; smokePath: string; build: boolean; preflight: boolean } & VerdictFlags;
+    const f = flags as unknown as GlobalFlags & { version: string; env: string; registry?: string; autoscaler?: AutoscalerKind; gitSha?: string; manifests?: string; historyMax: number; forceConflicts: boolean; rollbackOnFailure: boolean; progressDeadline: number; crashRestarts: number; leaseSeconds: number; smoke?: boolean; smokeService: string; smokePort: string; smokePath: string; build: boolean; preflight: boolean } & VerdictFlags;
     await emit(rt, 'deploy', f, async () => {
+      checkSourceFlags(f);
       if (f.build) await buildLocalImages(f.env, semverValid(f.version) ?? f.version, reporterFor(f));
       return deploy({
         ...f,
@@ -243,8 +255,8 @@ export function createProgram(rt: Runtime): Command {
   sourceFlags(releaseFlags(program.command('diff').description('what a deploy would change (server-side dry run) and prune; writes nothing. Exit 0: no changes, 3: changes')))
     .option('--force-conflicts', 'compare as if taking fields owned by other managers', false)
     .action(async (flags: unknown) => {
-      const f = flags as GlobalFlags & { version: string; env: string; registry?: string; gitSha?: string; manifests?: string; forceConflicts: boolean };
-      await emit(rt, 'diff', f, () => diff({ ...f, http: rt.deps.http, reporter: reporterFor(f), source: sourceOf(rt, f.manifests) }), formatDiff, (r) => (r.changes.length > 0 ? EXIT_CODES.changes : EXIT_CODES.ok));
+      const f = flags as GlobalFlags & { version: string; env: string; registry?: string; autoscaler?: AutoscalerKind; gitSha?: string; manifests?: string; forceConflicts: boolean };
+      await emit(rt, 'diff', f, () => (checkSourceFlags(f), diff({ ...f, http: rt.deps.http, reporter: reporterFor(f), source: sourceOf(rt, f.manifests) })), formatDiff, (r) => (r.changes.length > 0 ? EXIT_CODES.changes : EXIT_CODES.ok));
     });
 
   releaseFlags(program.command('destroy').description("delete the release's objects, records and lock (asks on a terminal; --yes elsewhere)"))

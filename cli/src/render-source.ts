@@ -16,6 +16,7 @@ export const renderSource: ManifestSource = (request) => {
       namespace: request.namespace,
       ...(request.registry ? { registry: request.registry } : {}),
       ...(request.gitSha ? { gitSha: request.gitSha } : {}),
+      ...(request.autoscaler ? { autoscaling: { autoscaler: request.autoscaler } } : {}),
     }) as unknown as KubeObject[];
   } catch (error) {
     if (!(error instanceof ManifestError)) throw error;

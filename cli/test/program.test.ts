@@ -25,8 +25,15 @@ describe('the castle program', () => {
     [['deploy', '--version', '1.0.0', '--history-max', 'ten'], EXIT_CODES.usage],
     [['deploy', '--version', '1.0.0', '--output', 'yaml'], EXIT_CODES.usage],
     [['deploy', '--version', '1.0.0', '--verdict-source', 'logs'], EXIT_CODES.usage],
+    [['deploy', '--version', '1.0.0', '--autoscaler', 'vpa'], EXIT_CODES.usage],
   ])('%j exits %i', async (argv, code) => {
     expect((await exitOf(argv)).code).toBe(code);
+  });
+
+  it.each(['deploy', 'diff'])('%s refuses --autoscaler with --manifests, naming both, before anything else', async (command) => {
+    const r = await exitOf([command, '--version', '1.0.0', '--manifests', 'x.yaml', '--autoscaler', 'keda', '--kubeconfig', '/nonexistent']);
+    expect(r.code).toBe(EXIT_CODES.usage);
+    expect(r.stderr).toMatch(/--autoscaler chooses how an environment is rendered; --manifests deploys objects as they are/);
   });
 
   it('without a manifest source says to pass --manifests', async () => {

@@ -5,14 +5,20 @@
  * load at a baseline rate, a step up, and back; every second what the clients offered, got
  * served, saw shed or failed, and how many www replicas the Deployment had.
  */
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { ApiException, AppsV1Api, AutoscalingV2Api, KubernetesObjectApi, PatchStrategy, type KubeConfig } from '@kubernetes/client-node';
+import { ApiException, AppsV1Api, AutoscalingV2Api, KubernetesObjectApi, type KubeConfig } from '@kubernetes/client-node';
 import { render, type KubernetesObject } from '@castle/k8s';
-import { dumpDiagnostics } from './cluster.js';
-import { asModel } from './rendered-deploy.js';
+import { stringify } from 'yaml';
+import { HERMETIC_KUBECONFIG, dumpDiagnostics } from './cluster.js';
 import { type LoadReport, startSteadyLoad, type SteadyLoad } from './steady-load.js';
 import { imageFor } from './tier-manifests.js';
+
+/** The built `castle` CLI (`npm run build`). */
+const CASTLE_CLI = new URL('../../cli/dist/main.js', import.meta.url).pathname;
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -37,9 +43,11 @@ export async function autoscalingPrerequisites(kc: KubeConfig): Promise<string[]
 }
 
 /**
- * Renders `local` with KEDA into `namespace` (images as loaded for tests; its ServiceMonitors
- * have Prometheus scrape the pods), applies it, and waits until www has at least `minReady` ready replicas and KEDA's HPA reads
- * the request rate from Prometheus. Dumps the namespace's diagnostics before rethrowing.
+ * Renders `local` with KEDA (or the HPA) into `namespace` (images as loaded for tests; its
+ * ServiceMonitors have Prometheus scrape the pods) and deploys it with `castle deploy`, as a
+ * user would, which waits for the rollout; then waits until www has the autoscaler's minimum
+ * of ready replicas and KEDA's HPA reads the request rate from Prometheus. Needs the CLI
+ * built (`npm run build`). Dumps the namespace's diagnostics before rethrowing.
  */
 export async function deployAutoscaled(
   kc: KubeConfig,
@@ -50,16 +58,22 @@ export async function deployAutoscaled(
     timeoutMs = 180_000,
   }: { scaleDownStabilizationSeconds: number; autoscaler?: 'keda' | 'hpa'; timeoutMs?: number },
 ): Promise<KubernetesObject[]> {
-  const objects = render({ env: 'local', version, namespace, autoscaling: { autoscaler, prometheusUrl: PROMETHEUS_URL, scaleDownStabilizationSeconds } });
-  const client = KubernetesObjectApi.makeApiClient(kc);
+  const objects = render({ env: 'local', version, namespace, autoscaling: { autoscaler, prometheusUrl: PROMETHEUS_URL, scaleDownStabilizationSeconds } }).map((object) => {
+    if (object.kind !== 'Deployment') return object;
+    const withImage = structuredClone(object);
+    for (const c of (withImage as unknown as { spec: { template: { spec: { containers: { name: string; image: string }[] } } } }).spec.template.spec.containers) c.image = imageFor(c.name);
+    return withImage;
+  });
   try {
-    for (const object of objects) {
-      const withImage = object.kind === 'Deployment' ? structuredClone(object) : object;
-      if (object.kind === 'Deployment') {
-        for (const c of (withImage as unknown as { spec: { template: { spec: { containers: { name: string; image: string }[] } } } }).spec.template.spec.containers) c.image = imageFor(c.name);
-      }
-      await client.patch(asModel(withImage), undefined, undefined, 'castle', true, PatchStrategy.ServerSideApply);
-    }
+    // The shortened scale-down window is no flag of castle's, so the rendered objects go in as --manifests.
+    const file = join(mkdtempSync(join(tmpdir(), 'castle-autoscaled-')), 'manifests.yaml');
+    writeFileSync(file, objects.map((o) => stringify(o)).join('---\n'));
+    const kubeconfig = process.env.KUBECONFIG ?? HERMETIC_KUBECONFIG;
+    const cli = spawnSync(process.execPath, [CASTLE_CLI, 'deploy', '--manifests', file, '--namespace', namespace, '--release', 'castle', '--version', version, '--kubeconfig', kubeconfig], {
+      encoding: 'utf8',
+      timeout: timeoutMs,
+    });
+    if (cli.status !== 0) throw new Error(`castle deploy of the autoscaled release exited ${cli.status ?? cli.signal}:\n${cli.stderr}`);
     const scaler = objects.find((o) => /ScaledObject|HorizontalPodAutoscaler/.test(o.kind) && o.metadata.name === 'www') as unknown as { spec: { minReplicaCount?: number; minReplicas?: number } };
     const min = scaler.spec.minReplicaCount ?? scaler.spec.minReplicas ?? 1;
     await waitFor(`www to have ${min} ready replicas (the HPA applies the minimum)`, timeoutMs, async () => (await replicas(kc, namespace)).ready >= min);

@@ -16,6 +16,8 @@ export interface DeployOptions extends ReleaseOptions {
   readonly version: string;
   readonly env: string;
   readonly registry?: string;
+  /** Overrides the environment's autoscaler (`--autoscaler`). */
+  readonly autoscaler?: 'keda' | 'hpa' | 'none';
   readonly gitSha?: string;
   readonly source: ManifestSource;
   readonly historyMax: number;
@@ -40,7 +42,7 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
   if (!(options.progressDeadlineSeconds > 0)) throw new UsageError(`--progress-deadline must be a positive number of seconds, not ${options.progressDeadlineSeconds}`);
   validateLeaseSeconds(options.leaseSeconds);
   const ctx = contextFor(options);
-  const objects = await options.source({ env: options.env, version, namespace: options.namespace, registry: options.registry, gitSha: options.gitSha });
+  const objects = await options.source({ env: options.env, version, namespace: options.namespace, registry: options.registry, gitSha: options.gitSha, autoscaler: options.autoscaler });
   if (options.preflight !== false) await preflight(ctx.kube, { env: options.env, namespace: options.namespace, objects, prometheus: DEFAULT_PROMETHEUS_SERVICE }, options.reporter);
   if (options.signal?.aborted) throw new InterruptedError(signalOf(options.signal), 'nothing was changed');
   return deployRelease(ctx, {

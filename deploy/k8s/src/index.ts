@@ -4,7 +4,7 @@
  */
 export { render, type AutoscalingOptions, type RenderOptions } from './render.js';
 export { capacityPlan, type CapacityInputs, type CapacityPlan } from './capacity.js';
-export { autoscalerQueries, type AutoscalerKind } from './autoscaler.js';
+export { autoscalerKinds, autoscalerQueries, type AutoscalerKind } from './autoscaler.js';
 export { environmentNames, metricsAccess, type MetricsAccess } from './environments.js';
 export { configMapName } from './tier-config.js';
 export { toYaml } from './yaml.js';
