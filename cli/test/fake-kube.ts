@@ -11,6 +11,9 @@
  * managers unless it forces (then it alone owns it); a manager that stops sending the field lets
  * go of it, and the field falls back to its default (1) when nobody else owns it; an update
  * through the scale subresource ({@link FakeKube.scale}, the HPA controller) takes it from all.
+ *
+ * A Deployment is validated as the API server validates it ({@link deploymentProblems}): a write
+ * the real one would refuse is refused (422) with its message.
  */
 import { ConflictError } from '../src/errors.js';
 import type { Kube } from '../src/kube/client.js';
@@ -49,6 +52,34 @@ export function replicasManagers(object: KubeObject | undefined): ManagedField[]
 /** `metadata.managedFields` saying that these managers own `spec.replicas`. */
 export function replicasManagedBy(...owners: Omit<ManagedField, 'fieldsType' | 'fieldsV1'>[]): ManagedField[] {
   return owners.map((o) => ({ ...o, fieldsType: 'FieldsV1', fieldsV1: REPLICAS_FIELDS }));
+}
+
+const INT32_MAX = 2 ** 31 - 1;
+/** The API server's default of a Deployment's `spec.progressDeadlineSeconds` (apps/v1). */
+export const DEFAULT_PROGRESS_DEADLINE_SECONDS = 600;
+
+/**
+ * What the API server refuses in a Deployment's spec, as far as castle writes it (Kubernetes'
+ * `ValidateDeploymentSpec`, after defaulting): `minReadySeconds` and `progressDeadlineSeconds`
+ * are non-negative int32s, and the deadline is greater than `minReadySeconds`.
+ * @returns each problem as `field: Invalid value: v: why`; none when it would be accepted.
+ */
+export function deploymentProblems(object: KubeObject): string[] {
+  const spec = (object.spec ?? {}) as { minReadySeconds?: number; progressDeadlineSeconds?: number };
+  const minReady = spec.minReadySeconds ?? 0;
+  const deadline = spec.progressDeadlineSeconds ?? DEFAULT_PROGRESS_DEADLINE_SECONDS;
+  const problems: string[] = [];
+  for (const [field, value] of [['minReadySeconds', minReady], ['progressDeadlineSeconds', deadline]] as const) {
+    if (!Number.isInteger(value) || value < 0 || value > INT32_MAX) problems.push(`spec.${field}: Invalid value: ${value}: must be a non-negative 32-bit integer`);
+  }
+  if (deadline <= minReady) problems.push(`spec.progressDeadlineSeconds: Invalid value: ${deadline}: must be greater than minReadySeconds`);
+  return problems;
+}
+
+/** A write of `object` as the API server answers it when it is invalid: 422, naming every problem. */
+function validate(object: KubeObject): void {
+  const problems = object.kind === 'Deployment' ? deploymentProblems(object) : [];
+  if (problems.length > 0) throw new KubeApiError(422, 'Invalid', `${object.kind}.apps "${object.metadata.name}" is invalid: ${problems.join(', ')}`);
 }
 
 const keyOf = (ref: Pick<ObjectRef, 'kind' | 'namespace' | 'name'>): string => `${ref.kind}/${ref.namespace ?? ''}/${ref.name}`;
@@ -133,6 +164,7 @@ export class FakeKube {
     const ns = object.metadata.namespace;
     if (ns && !this.peek('Namespace', ns)) throw new KubeApiError(404, 'NotFound', `namespaces "${ns}" not found`);
     if (this.peek(object.kind, object.metadata.name, ns)) throw new KubeApiError(409, 'AlreadyExists', `${object.kind} "${object.metadata.name}" already exists`);
+    validate(object);
     return this.done(w, this.seed(object) as T);
   }
 
@@ -142,6 +174,7 @@ export class FakeKube {
     if (!live) throw new KubeApiError(404, 'NotFound', `${object.kind} "${object.metadata.name}" not found`);
     const rv = object.metadata.resourceVersion;
     if (rv !== undefined && rv !== live.metadata.resourceVersion) throw new KubeApiError(409, 'Conflict', `the object has been modified`);
+    validate(object);
     return this.done(w, this.seed({ ...object, metadata: { ...object.metadata, uid: live.metadata.uid } }) as T);
   }
 
@@ -151,7 +184,10 @@ export class FakeKube {
    * changes nothing. A Deployment's `spec.replicas` follows field ownership (see above).
    */
   async apply(object: KubeObject, options: { dryRun?: boolean; force?: boolean; fieldManager?: string } = {}): Promise<KubeObject> {
-    if (options.dryRun) return object;
+    if (options.dryRun) {
+      validate(object);
+      return object;
+    }
     const manager = options.fieldManager ?? 'castle';
     const w = this.begin('apply', object, { ...(manager === 'castle' ? {} : { manager }), ...(options.force ? { forced: true as const } : {}) });
     const ns = object.metadata.namespace;
@@ -159,6 +195,7 @@ export class FakeKube {
     const live = this.peek(object.kind, object.metadata.name, ns);
     let next: KubeObject = { ...live, ...object, metadata: { ...live?.metadata, ...object.metadata } };
     if (object.kind === 'Deployment') next = withReplicas(live, object, next, manager, options.force === true);
+    validate(next);
     if (live && JSON.stringify(next) === JSON.stringify(live)) return live;
     return this.done(w, this.seed(next));
   }

@@ -16,7 +16,7 @@ import { humanReporter } from '../src/output/reporter.js';
 import { LeaseLostError } from '../src/release/fence.js';
 import { ReleaseStore } from '../src/release/store.js';
 import type { VerdictOptions } from '../src/rollout/canary.js';
-import { HOLD_ANNOTATION, HOLD_MIN_READY_SECONDS } from '../src/rollout/hold.js';
+import { HOLD_ANNOTATION, HOLD_MIN_READY_SECONDS, HOLD_PROGRESS_DEADLINE_SECONDS, heldDeployment } from '../src/rollout/hold.js';
 import { type FakeClock, fakeClock } from './clock.js';
 import { FakeKube } from './fake-kube.js';
 
@@ -24,7 +24,7 @@ const NS = 'shop';
 const REVISION = 'deployment.kubernetes.io/revision';
 
 interface Deployment extends KubeObject {
-  spec: { replicas: number; minReadySeconds?: number; paused?: boolean; strategy?: unknown; selector?: unknown; template: { metadata?: unknown; spec: { containers: { name?: string; image: string }[] } } };
+  spec: { replicas: number; minReadySeconds?: number; progressDeadlineSeconds?: number; paused?: boolean; strategy?: unknown; selector?: unknown; template: { metadata?: unknown; spec: { containers: { name?: string; image: string }[] } } };
 }
 
 /** www as its manifests have it: its own strategy and minReadySeconds, which the hold replaces for a while. */
@@ -176,6 +176,8 @@ const images = (w: World): string[] => w.pods().map((p) => p.image).sort();
 function expectPausedWithItsOwnSettings(w: World, revision: number): void {
   const d = live(w);
   expect(d.spec).toMatchObject({ paused: true, minReadySeconds: 5, strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } } });
+  // Not sent any more: the API server's default (600 s) again.
+  expect(d.spec.progressDeadlineSeconds).toBeUndefined();
   expect(d.metadata.annotations?.[HOLD_ANNOTATION]).toBe(String(revision));
   expect(images(w)).toEqual(['www:1.0.0', 'www:1.0.0', 'www:1.0.0', 'www:2.0.0']);
   // The controller runs again: a paused Deployment does not finish the failed version's rollout.
@@ -188,20 +190,31 @@ async function records(w: World): Promise<{ revision: number; status: string; re
 }
 
 describe('the hold of a verdict, on every way out of the deploy', () => {
+  it('is applied to a Deployment the API server accepts, which refuses a minReadySeconds not under the progress deadline as the real one does', async () => {
+    const w = await running();
+    const ns = { ...www('www:2.0.0'), metadata: { name: 'www', namespace: NS } };
+    await expect(w.fake.apply({ ...ns, spec: { ...ns.spec, minReadySeconds: 2 ** 31 - 1 } })).rejects.toMatchObject({
+      status: 422,
+      message: 'Deployment.apps "www" is invalid: spec.progressDeadlineSeconds: Invalid value: 600: must be greater than minReadySeconds',
+    });
+    await expect(w.fake.apply(heldDeployment(ns, 2))).resolves.toMatchObject({ spec: { minReadySeconds: HOLD_MIN_READY_SECONDS, progressDeadlineSeconds: HOLD_PROGRESS_DEADLINE_SECONDS } });
+  });
+
   it('is held without lapsing while the verdict is taken: one new pod beside the old ones, the revision named on the Deployment', async () => {
     const w = await running();
     let during: Deployment | undefined;
     w.onRead = () => (during ??= live(w));
     await deployRelease(w.ctx(), request('www:2.0.0'));
-    expect(during?.spec).toMatchObject({ minReadySeconds: HOLD_MIN_READY_SECONDS, strategy: { rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } } });
+    expect(during?.spec).toMatchObject({ minReadySeconds: HOLD_MIN_READY_SECONDS, progressDeadlineSeconds: HOLD_PROGRESS_DEADLINE_SECONDS, strategy: { rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } } });
     expect(during?.metadata.annotations?.[HOLD_ANNOTATION]).toBe('2');
   });
 
-  it('is released when the verdict passes: the manifests’ own minReadySeconds and strategy, no pause, no annotation, the rollout finished', async () => {
+  it('is released when the verdict passes: the manifests’ own minReadySeconds, progress deadline and strategy, no pause, no annotation, the rollout finished', async () => {
     const w = await running();
     await deployRelease(w.ctx(), request('www:2.0.0'));
     const d = live(w);
     expect(d.spec.minReadySeconds).toBe(5);
+    expect(d.spec.progressDeadlineSeconds).toBeUndefined();
     expect(d.spec.paused).toBeUndefined();
     expect(d.metadata.annotations?.[HOLD_ANNOTATION]).toBeUndefined();
     expect(images(w)).toEqual(['www:2.0.0', 'www:2.0.0', 'www:2.0.0']);

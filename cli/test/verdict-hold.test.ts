@@ -3,8 +3,9 @@ import { applyVerdict } from '../src/engine/verdict.js';
 import type { Kube } from '../src/kube/client.js';
 import type { KubeObject } from '../src/kube/objects.js';
 import { takeVerdict, type VerdictOptions } from '../src/rollout/canary.js';
-import { HOLD_ANNOTATION, HOLD_MIN_READY_SECONDS, type DeploymentHold, heldDeployment, holdOf, pausedDeployment } from '../src/rollout/hold.js';
+import { HOLD_ANNOTATION, HOLD_MIN_READY_SECONDS, HOLD_PROGRESS_DEADLINE_SECONDS, type DeploymentHold, heldDeployment, holdOf, pausedDeployment } from '../src/rollout/hold.js';
 import type { Verdict } from '../src/rollout/verdict.js';
+import { deploymentProblems } from './fake-kube.js';
 import { record } from './fixtures.js';
 
 const deployment: KubeObject = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'www' }, spec: { replicas: 4, template: { spec: { image: 'new' } } } };
@@ -23,12 +24,47 @@ const verdict = (outcome: Verdict['outcome']): Verdict => ({
 describe('holding a rollout for the verdict', () => {
   it('surges one new pod at a time and keeps it unavailable until castle releases it, naming the revision, leaving the template alone', () => {
     const held = heldDeployment({ ...deployment, metadata: { name: 'www', annotations: { team: 'a' } } }, 3);
-    expect(held.spec).toEqual({ replicas: 4, template: { spec: { image: 'new' } }, strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } }, minReadySeconds: 2_147_483_647 });
+    expect(held.spec).toEqual({
+      replicas: 4,
+      template: { spec: { image: 'new' } },
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
+      minReadySeconds: 2_147_483_646,
+      progressDeadlineSeconds: 2_147_483_647,
+    });
     expect(held.metadata.annotations).toEqual({ team: 'a', [HOLD_ANNOTATION]: '3' });
   });
 
-  it('never lapses by itself: the hold is the largest minReadySeconds the API server takes', () => {
-    expect(HOLD_MIN_READY_SECONDS).toBe(2 ** 31 - 1);
+  it('never lapses by itself: the largest minReadySeconds the API server takes, under a progress deadline the controller reads as none (the largest int32)', () => {
+    expect(HOLD_PROGRESS_DEADLINE_SECONDS).toBe(2 ** 31 - 1);
+    expect(HOLD_MIN_READY_SECONDS).toBe(2 ** 31 - 2);
+  });
+
+  it.each<[string, Record<string, unknown>]>([
+    ['no progressDeadlineSeconds (the API server’s 600)', {}],
+    ['a progressDeadlineSeconds of their own', { progressDeadlineSeconds: 60 }],
+    ['their own minReadySeconds and progressDeadlineSeconds', { minReadySeconds: 10, progressDeadlineSeconds: 30 }],
+  ])('is a Deployment the API server accepts, whatever the manifests set: %s', (_, own) => {
+    const manifests = { ...deployment, spec: { ...(deployment.spec as object), ...own } };
+    expect(deploymentProblems(manifests)).toEqual([]);
+    const held = heldDeployment(manifests, 3);
+    expect(deploymentProblems(held)).toEqual([]);
+    expect(held.spec).toMatchObject({ minReadySeconds: HOLD_MIN_READY_SECONDS, progressDeadlineSeconds: HOLD_PROGRESS_DEADLINE_SECONDS });
+    expect(deploymentProblems(pausedDeployment(manifests, 3))).toEqual([]);
+  });
+
+  it.each<[string, Record<string, unknown>, string[]]>([
+    ['neither set', {}, []],
+    ['minReadySeconds under the default deadline', { minReadySeconds: 599 }, []],
+    ['minReadySeconds at the default deadline', { minReadySeconds: 600 }, ['spec.progressDeadlineSeconds: Invalid value: 600: must be greater than minReadySeconds']],
+    ['the largest int32 as minReadySeconds, no deadline', { minReadySeconds: 2 ** 31 - 1 }, ['spec.progressDeadlineSeconds: Invalid value: 600: must be greater than minReadySeconds']],
+    ['a deadline equal to minReadySeconds', { minReadySeconds: 30, progressDeadlineSeconds: 30 }, ['spec.progressDeadlineSeconds: Invalid value: 30: must be greater than minReadySeconds']],
+    [
+      'a deadline past int32',
+      { minReadySeconds: 2 ** 31 - 1, progressDeadlineSeconds: 2 ** 31 },
+      ['spec.progressDeadlineSeconds: Invalid value: 2147483648: must be a non-negative 32-bit integer'],
+    ],
+  ])('the API server’s rule, as the in-memory API enforces it: %s', (_, spec, problems) => {
+    expect(deploymentProblems({ ...deployment, spec: { ...(deployment.spec as object), ...spec } })).toEqual(problems);
   });
 
   it('once the revision failed, gives the Deployment its own spec back, paused, still naming the revision', () => {
@@ -39,7 +75,7 @@ describe('holding a rollout for the verdict', () => {
   });
 
   it.each<[string, Record<string, unknown>, Record<string, string> | undefined, DeploymentHold | undefined]>([
-    ['held', { minReadySeconds: HOLD_MIN_READY_SECONDS }, { [HOLD_ANNOTATION]: '3' }, { revision: 3, state: 'held' }],
+    ['held', { minReadySeconds: HOLD_MIN_READY_SECONDS, progressDeadlineSeconds: HOLD_PROGRESS_DEADLINE_SECONDS }, { [HOLD_ANNOTATION]: '3' }, { revision: 3, state: 'held' }],
     ['paused', { paused: true, minReadySeconds: 0 }, { [HOLD_ANNOTATION]: '3' }, { revision: 3, state: 'paused' }],
     ['released (the annotation gone)', { minReadySeconds: 0 }, undefined, undefined],
     ['resumed by hand (kubectl rollout resume)', { paused: false, minReadySeconds: 0 }, { [HOLD_ANNOTATION]: '3' }, undefined],

@@ -45,11 +45,11 @@ export interface SettleOptions {
 
 /**
  * After a revision failed: when the judged Deployment still carries this revision's hold (it
- * was applied and not released), give it back its own spec from the manifests — strategy and
- * minReadySeconds — paused, so the controller does not finish rolling out the failed version
- * (a rollback that follows resumes it with the healthy revision's spec). A deploy that lost its
- * lock writes nothing: the hold stays, and it never lapses. Never throws: the revision's own
- * failure is what the deploy reports.
+ * was applied and not released), give it back its own spec from the manifests — strategy,
+ * minReadySeconds and progressDeadlineSeconds — paused, so the controller does not finish
+ * rolling out the failed version (a rollback that follows resumes it with the healthy
+ * revision's spec). A deploy that lost its lock writes nothing: the hold stays, and it never
+ * lapses. Never throws: the revision's own failure is what the deploy reports.
  * @returns a note for the revision's reason, when there was a hold.
  */
 export async function settleHold(ctx: ReleaseContext, objects: readonly KubeObject[], options: VerdictOptions, o: SettleOptions): Promise<string | undefined> {

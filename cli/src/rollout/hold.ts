@@ -8,11 +8,20 @@ import type { KubeObject } from '../kube/objects.js';
 export const HOLD_ANNOTATION = 'castle.dev/verdict-hold';
 
 /**
- * `minReadySeconds` while held: the largest the API server takes (2³¹ − 1 s, 68 years), so the
- * hold never lapses by itself. A hold that lapsed would let the controller finish a rollout
- * whose deploy died or lost its lock, of a revision the history calls failed.
+ * `progressDeadlineSeconds` while held: the largest int32, which the Deployment controller reads
+ * as no deadline at all (it drops the `Progressing` condition instead of ever reporting
+ * `ProgressDeadlineExceeded`). The API server requires it to be greater than `minReadySeconds`
+ * (600 when the manifests leave it out), so the hold must set it too.
  */
-export const HOLD_MIN_READY_SECONDS = 2 ** 31 - 1;
+export const HOLD_PROGRESS_DEADLINE_SECONDS = 2 ** 31 - 1;
+
+/**
+ * `minReadySeconds` while held: the largest the API server takes below
+ * {@link HOLD_PROGRESS_DEADLINE_SECONDS} (2³¹ − 2 s, 68 years), so the hold never lapses by
+ * itself. A hold that lapsed would let the controller finish a rollout whose deploy died or lost
+ * its lock, of a revision the history calls failed.
+ */
+export const HOLD_MIN_READY_SECONDS = HOLD_PROGRESS_DEADLINE_SECONDS - 1;
 
 type Spec = Record<string, unknown>;
 
@@ -24,21 +33,25 @@ const annotated = (object: KubeObject, revision: number): KubeObject['metadata']
 /**
  * The Deployment as applied while the verdict is taken: one new pod at a time (maxSurge 1,
  * maxUnavailable 0), counted available only when castle says so, so the controller holds the
- * rollout with the first new pod serving next to the old ones. Applying the plain object
- * afterwards releases the hold without a new ReplicaSet (the pod template is the same).
+ * rollout with the first new pod serving next to the old ones, with no progress deadline to run
+ * out meanwhile. Applying the plain object afterwards releases the hold without a new ReplicaSet
+ * (the pod template is the same), and gives back the manifests' `minReadySeconds` and
+ * `progressDeadlineSeconds` (server-side apply drops what castle no longer sends: the API server's
+ * defaults come back, 0 and 600).
  */
 export function heldDeployment(object: KubeObject, revision: number): KubeObject {
   const spec: Spec = { ...(object.spec as Spec) };
   spec.strategy = { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } };
   spec.minReadySeconds = HOLD_MIN_READY_SECONDS;
+  spec.progressDeadlineSeconds = HOLD_PROGRESS_DEADLINE_SECONDS;
   return { ...object, metadata: annotated(object, revision), spec };
 }
 
 /**
  * The Deployment of a revision that failed while held and is not rolled back: its own spec
- * (strategy, minReadySeconds) back, and paused, so the controller leaves the new pods it made
- * beside the old ones and goes no further. The next apply without `paused` (a deploy, a
- * rollback) resumes it.
+ * (strategy, minReadySeconds, progressDeadlineSeconds) back, and paused, so the controller
+ * leaves the new pods it made beside the old ones and goes no further. The next apply without
+ * `paused` (a deploy, a rollback) resumes it.
  */
 export function pausedDeployment(object: KubeObject, revision: number): KubeObject {
   return { ...object, metadata: annotated(object, revision), spec: { ...(object.spec as Spec), paused: true } };

@@ -44,6 +44,7 @@ describe('the verdict’s hold on a real cluster, when the deploy that set it do
   async function expectPausedAndGoingNowhere(mark: string, revision: number): Promise<void> {
     const d = await www();
     expect(d.spec?.minReadySeconds).toBe(OWN_MIN_READY_SECONDS);
+    expect(d.spec?.progressDeadlineSeconds, 'the API server’s default, the hold’s dropped').toBe(600);
     expect(d.spec?.strategy?.rollingUpdate).toEqual({ maxSurge: '25%', maxUnavailable: '25%' });
     expect(d.spec?.paused).toBe(true);
     expect(d.metadata?.annotations?.[HOLD_ANNOTATION]).toBe(String(revision));
@@ -77,7 +78,8 @@ describe('the verdict’s hold on a real cluster, when the deploy that set it do
     const deploy = startCastle(['deploy', ...at(namespace), '--version', '1.1.0', '--manifests', release('v2'), '--no-smoke', ...verdictFlags(120)]);
     await waitForStderr(deploy, /window of 120 s over 1 new and 2 old pods/);
     const held = await www();
-    expect(held.spec?.minReadySeconds).toBe(2 ** 31 - 1);
+    // The API server took the hold: minReadySeconds under a progress deadline the controller reads as none.
+    expect(held.spec).toMatchObject({ minReadySeconds: 2 ** 31 - 2, progressDeadlineSeconds: 2 ** 31 - 1 });
     deploy.child.kill('SIGINT');
     const run = await deploy.done;
 

@@ -54,6 +54,7 @@ describe('the rollout verdict on a real cluster', () => {
     expect(run.stderr).toMatch(/✓ Verdict on Deployment\/www: new pods against old \(pass: .*new pods had \d+% of the traffic/);
     const d = await kc.makeApiClient(AppsV1Api).readNamespacedDeployment({ name: 'www', namespace });
     expect(d.spec?.minReadySeconds ?? 0).toBe(0);
+    expect(d.spec?.progressDeadlineSeconds).toBe(600);
     expect(d.status?.updatedReplicas).toBe(2);
   });
 });
