@@ -21,8 +21,8 @@ build_go_binaries() {
   local m=k8s.io/kubernetes/cmd
   go_build "$CLUSTER_DIR/k8s" kubernetes "$(k8s_ldflags)" \
     kube-apiserver=$m/kube-apiserver kube-controller-manager=$m/kube-controller-manager \
-    kube-scheduler=$m/kube-scheduler kubelet=$m/kubelet kube-proxy=$m/kube-proxy kubectl=$m/kubectl \
-    etcd=go.etcd.io/etcd/server/v3
+    kube-scheduler=$m/kube-scheduler kubelet=$m/kubelet kube-proxy=$m/kube-proxy kubectl=$m/kubectl
+  go_build "$CLUSTER_DIR/k8s" etcd "-s -w" etcd=go.etcd.io/etcd/server/v3
   go_build "$CLUSTER_DIR/addons" addons "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" \
     helm=helm.sh/helm/v3/cmd/helm metrics-server=sigs.k8s.io/metrics-server/cmd/metrics-server
   go_build "$CLUSTER_DIR/coredns" coredns "-s -w" coredns=.

@@ -201,40 +201,26 @@ module_hash() {
 
 # go_build MODULE_DIR STAMP LDFLAGS "OUT=PKG"...: build into BIN_DIR unless the stamp matches.
 # GO_BUILD_TAGS (optional) are passed as -tags and are part of the stamp.
-# Every package is built by one `go build`, so the linker of one binary runs beside the
-# compiler or linker of another instead of leaving a core idle (measured in cluster/README.md).
 go_build() {
   local dir=$1 stamp_name=$2 ldflags=$3 tags=${GO_BUILD_TAGS:-}
   shift 3
-  local stamp="$BIN_DIR/.stamp-$stamp_name" hash spec absent=0
+  local stamp="$BIN_DIR/.stamp-$stamp_name" hash spec out pkg absent=0
   hash=$(module_hash "$dir" "$ldflags${tags:+ tags=$tags}")
   for spec in "$@"; do [[ -x $BIN_DIR/${spec%%=*} ]] || absent=1; done
   if [[ ${CASTLE_REBUILD:-0} != 1 && $absent == 0 && -f $stamp && $(cat "$stamp") == "$hash" ]]; then
     ok "$stamp_name: cached"
     return 0
   fi
-  local tmp started pkgs=() target=
+  local tmp started
   tmp=$(mktemp -d "$CACHE_DIR/.build-XXXXXX")
   started=$(now_s)
   step "$stamp_name: compiling ${*%%=*} (cold builds take minutes on 2 cores)"
-  for spec in "$@"; do pkgs+=("${spec#*=}"); done
-  # One package: -o names the file. Several: -o names a directory, and go names each binary
-  # after its package path's last element (a /vN major-version suffix dropped).
-  (($# == 1)) && target=$tmp/${1%%=*} || target=$tmp/
-  (cd "$dir" && CGO_ENABLED=0 GOFLAGS=-buildvcs=false nice -n 10 \
-    go build -trimpath -tags "$tags" -ldflags "$ldflags" -o "$target" "${pkgs[@]}") \
-    || { rm -rf "$tmp"; fail "$stamp_name: go build ${pkgs[*]} failed (see the compiler output above)"; }
-  if (($# > 1)); then
-    local out pkg base
-    for spec in "$@"; do
-      out=${spec%%=*} pkg=${spec#*=}
-      pkg=${pkg%/} && [[ $pkg =~ /v[0-9]+$ ]] && pkg=${pkg%/v*}
-      base=${pkg##*/}
-      [[ -f $tmp/$base ]] || { rm -rf "$tmp"; fail "$stamp_name: go build wrote no $base for $out"; }
-      [[ $base == "$out" ]] || mv "$tmp/$base" "$tmp/$out.out"
-    done
-    for spec in "$@"; do out=${spec%%=*}; [[ -f $tmp/$out.out ]] && mv "$tmp/$out.out" "$tmp/$out"; done
-  fi
+  for spec in "$@"; do
+    out=${spec%%=*} pkg=${spec#*=}
+    (cd "$dir" && CGO_ENABLED=0 GOFLAGS=-buildvcs=false nice -n 10 \
+      go build -trimpath -tags "$tags" -ldflags "$ldflags" -o "$tmp/$out" "$pkg") \
+      || { rm -rf "$tmp"; fail "$stamp_name: go build $pkg failed (see the compiler output above)"; }
+  done
   for spec in "$@"; do mv -f "$tmp/${spec%%=*}" "$BIN_DIR/"; done
   rm -rf "$tmp"
   echo "$hash" >"$stamp"
