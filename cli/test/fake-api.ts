@@ -16,6 +16,7 @@ const DISCOVERY: Record<string, [string, string, boolean][]> = {
     ['deployments', 'Deployment', true],
     ['replicasets', 'ReplicaSet', true],
   ],
+  '/apis/autoscaling/v2': [['horizontalpodautoscalers', 'HorizontalPodAutoscaler', true]],
 };
 
 const collectionNames = new Set(Object.values(DISCOVERY).flatMap((rs) => rs.map(([name]) => name)));
@@ -51,7 +52,7 @@ export function fakeApi(): FakeApi {
       switch (req.method) {
         case 'GET':
           if (existing) return send(res, 200, existing);
-          if (collectionNames.has(path.split('/').at(-1) ?? '')) return send(res, 200, { items: list(objects, path, url.searchParams.get('labelSelector')) });
+          if (collectionNames.has(path.split('/').at(-1) ?? '')) return send(res, 200, listOf(path, list(objects, path, url.searchParams.get('labelSelector'))));
           return notFound(res, path);
         case 'POST': {
           const target = `${path}/${input?.metadata.name}`;
@@ -73,6 +74,16 @@ export function fakeApi(): FakeApi {
     });
   };
   return { handler, objects, put };
+}
+
+/**
+ * A list as the API server answers it for a built-in kind: `kind` and `apiVersion` once, on the
+ * list; the items carry neither.
+ */
+function listOf(collection: string, items: readonly KubeObject[]): { kind: string; apiVersion: string; items: Omit<KubeObject, 'apiVersion' | 'kind'>[] } {
+  const groupVersion = Object.keys(DISCOVERY).find((gv) => collection.startsWith(`${gv}/`)) ?? '';
+  const kind = DISCOVERY[groupVersion]?.find(([name]) => name === collection.split('/').at(-1))?.[1] ?? '';
+  return { kind: `${kind}List`, apiVersion: groupVersion.replace(/^\/apis?\//, ''), items: items.map(({ apiVersion: _apiVersion, kind: _kind, ...item }) => item) };
 }
 
 function list(objects: Map<string, KubeObject>, collection: string, selector: string | null): KubeObject[] {

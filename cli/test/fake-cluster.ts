@@ -13,7 +13,7 @@ import type { KubeObject } from '../src/kube/objects.js';
 import { quietReporter } from '../src/output/reporter.js';
 import { ReleaseStore } from '../src/release/store.js';
 import { fakeClock } from './clock.js';
-import { FakeKube, type Write } from './fake-kube.js';
+import { FakeKube, type Write, managedFieldsWith } from './fake-kube.js';
 
 /** The namespace and release every fake-cluster test uses. */
 export const NS = 'shop';
@@ -51,6 +51,12 @@ export interface FakeCluster {
   /** The writes castle's run made (not the controllers'). */
   mine(): Write[];
 }
+
+/** The fields of a Deployment's status update, as the real controller's managedFields entry has them. */
+const STATUS_FIELDS = {
+  'f:metadata': { 'f:annotations': { '.': {}, 'f:deployment.kubernetes.io/revision': {} } },
+  'f:status': { 'f:availableReplicas': {}, 'f:conditions': {}, 'f:observedGeneration': {}, 'f:readyReplicas': {}, 'f:replicas': {}, 'f:updatedReplicas': {} },
+};
 
 const hashOf = (value: unknown): string => createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 8);
 const ready = { conditions: [{ type: 'Ready', status: 'True' }], phase: 'Running' };
@@ -178,7 +184,9 @@ function deploymentController(fake: FakeKube): void {
     };
     const annotations = { ...d.metadata.annotations, 'deployment.kubernetes.io/revision': String(revision) };
     if (JSON.stringify(d.status) !== JSON.stringify(status) || JSON.stringify(d.metadata.annotations) !== JSON.stringify(annotations)) {
-      fake.seed({ ...d, metadata: { ...d.metadata, annotations }, status });
+      // The controller's status update: its entry has `f:status.f:replicas`, not the spec's count.
+      const managedFields = managedFieldsWith(d, { manager: 'kube-controller-manager', operation: 'Update', subresource: 'status' }, STATUS_FIELDS);
+      fake.seed({ ...d, metadata: { ...d.metadata, annotations, managedFields }, status });
     }
   }
 }

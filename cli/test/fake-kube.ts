@@ -11,6 +11,11 @@
  * managers unless it forces (then it alone owns it); a manager that stops sending the field lets
  * go of it, and the field falls back to its default (1) when nobody else owns it; an update
  * through the scale subresource ({@link FakeKube.scale}, the HPA controller) takes it from all.
+ * The entries are shaped as a real API server writes them: one per manager and operation, with
+ * every field the manager set (an applier's labels and spec, not only `f:replicas`), kept once
+ * the count has left it and dropped once it owns nothing, in the server's order.
+ *
+ * A list answers like {@link Kube.list}: each item with the apiVersion asked for and its kind.
  *
  * A Deployment is validated as the API server validates it ({@link deploymentProblems}): a write
  * the real one would refuse is refused (422) with its message.
@@ -32,26 +37,53 @@ export interface Write {
   readonly forced?: true;
 }
 
-/** One entry of `metadata.managedFields`, as far as the fake keeps it. */
+/** One entry of `metadata.managedFields` as the API server writes it (the fake keeps no `time`). */
 export interface ManagedField {
+  readonly apiVersion: string;
   readonly manager: string;
   readonly operation: 'Apply' | 'Update';
   readonly subresource?: string;
-  readonly fieldsType?: 'FieldsV1';
-  readonly fieldsV1?: Record<string, unknown>;
+  readonly fieldsType: 'FieldsV1';
+  readonly fieldsV1: Record<string, Record<string, unknown>>;
 }
 
-const REPLICAS_FIELDS = { 'f:spec': { 'f:replicas': {} } };
+/** Who wrote a {@link ManagedField}, and how. */
+export type ManagerOf = Pick<ManagedField, 'manager' | 'operation' | 'subresource'>;
+
+const managedFieldsOf = (object: KubeObject | undefined): ManagedField[] => (object?.metadata.managedFields as ManagedField[] | undefined) ?? [];
 
 /** The managers of a Deployment's `spec.replicas`. */
 export function replicasManagers(object: KubeObject | undefined): ManagedField[] {
-  const entries = (object?.metadata.managedFields as ManagedField[] | undefined) ?? [];
-  return entries.filter((f) => (f.fieldsV1?.['f:spec'] as Record<string, unknown> | undefined)?.['f:replicas'] !== undefined);
+  return managedFieldsOf(object).filter((f) => f.fieldsV1['f:spec']?.['f:replicas'] !== undefined);
 }
 
-/** `metadata.managedFields` saying that these managers own `spec.replicas`. */
-export function replicasManagedBy(...owners: Omit<ManagedField, 'fieldsType' | 'fieldsV1'>[]): ManagedField[] {
-  return owners.map((o) => ({ ...o, fieldsType: 'FieldsV1', fieldsV1: REPLICAS_FIELDS }));
+/**
+ * `object`'s managedFields with `owner`'s entry set to `fieldsV1` (or dropped, owning nothing),
+ * in the API server's order: Apply before Update, then by manager and subresource.
+ */
+export function managedFieldsWith(object: KubeObject | undefined, owner: ManagerOf, fieldsV1: ManagedField['fieldsV1'] | undefined): ManagedField[] {
+  const same = (f: ManagedField): boolean => f.manager === owner.manager && f.operation === owner.operation && f.subresource === owner.subresource;
+  const entries = managedFieldsOf(object).filter((f) => !same(f));
+  if (fieldsV1) entries.push({ apiVersion: 'apps/v1', fieldsType: 'FieldsV1', fieldsV1, ...owner });
+  const order = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+  return entries.sort((a, b) => order(a.operation, b.operation) || order(a.manager, b.manager) || order(a.subresource ?? '', b.subresource ?? ''));
+}
+
+/** An entry without `f:spec.f:replicas`, or undefined when that was all it owned. */
+function withoutReplicas(f: ManagedField): ManagedField | undefined {
+  const { 'f:replicas': _replicas, ...spec } = f.fieldsV1['f:spec'] ?? {};
+  const { 'f:spec': _spec, ...fields } = f.fieldsV1;
+  const fieldsV1 = Object.keys(spec).length > 0 ? { ...fields, 'f:spec': spec } : fields;
+  return Object.keys(fieldsV1).length > 0 ? { ...f, fieldsV1 } : undefined;
+}
+
+/** The fields an apply of `object` sets (its labels and the top level of its spec), or undefined for none. */
+function appliedFields(object: KubeObject): ManagedField['fieldsV1'] | undefined {
+  const keys = (o: object | undefined): Record<string, unknown> => Object.fromEntries(Object.keys(o ?? {}).map((k) => [`f:${k}`, {}]));
+  const labels = keys(object.metadata.labels);
+  const spec = keys(object.spec as object | undefined);
+  const fieldsV1 = { ...(Object.keys(labels).length > 0 ? { 'f:metadata': { 'f:labels': labels } } : {}), ...(Object.keys(spec).length > 0 ? { 'f:spec': spec } : {}) };
+  return Object.keys(fieldsV1).length > 0 ? fieldsV1 : undefined;
 }
 
 const INT32_MAX = 2 ** 31 - 1;
@@ -148,14 +180,16 @@ export class FakeKube {
     return Promise.resolve(this.peek<T>(ref.kind, ref.name, ref.namespace));
   }
 
-  list<T = KubeObject>(_apiVersion: string, kind: string, namespace: string, selectors: { labelSelector?: string; fieldSelector?: string } = {}): Promise<T[]> {
+  list<T = KubeObject>(apiVersion: string, kind: string, namespace: string, selectors: { labelSelector?: string; fieldSelector?: string } = {}): Promise<T[]> {
     const pairs = (s?: string): [string, string][] => (s ? s.split(',').map((p) => p.split('=') as [string, string]) : []);
     return Promise.resolve(
-      this.all(kind, namespace).filter(
-        (o) =>
-          pairs(selectors.labelSelector).every(([k, v]) => o.metadata.labels?.[k] === v) &&
-          pairs(selectors.fieldSelector).every(([k, v]) => (o as Record<string, unknown>)[k] === v),
-      ) as T[],
+      this.all(kind, namespace)
+        .filter(
+          (o) =>
+            pairs(selectors.labelSelector).every(([k, v]) => o.metadata.labels?.[k] === v) &&
+            pairs(selectors.fieldSelector).every(([k, v]) => (o as Record<string, unknown>)[k] === v),
+        )
+        .map((o) => ({ ...o, apiVersion, kind }) as T),
     );
   }
 
@@ -207,9 +241,9 @@ export class FakeKube {
   scale(name: string, namespace: string, replicas: number, manager = 'kube-controller-manager'): void {
     const live = this.peek<KubeObject & { spec?: object }>('Deployment', name, namespace);
     if (!live) throw new Error(`Deployment/${name} does not exist`);
-    const owners = replicasManagers(live);
-    const others = ((live.metadata.managedFields as ManagedField[] | undefined) ?? []).filter((f) => !owners.includes(f));
-    this.seed({ ...live, spec: { ...live.spec, replicas }, metadata: { ...live.metadata, managedFields: [...others, ...replicasManagedBy({ manager, operation: 'Update', subresource: 'scale' })] } });
+    const others = managedFieldsOf(live).map(withoutReplicas).filter((f) => f !== undefined);
+    const managedFields = managedFieldsWith({ ...live, metadata: { ...live.metadata, managedFields: others } }, { manager, operation: 'Update', subresource: 'scale' }, { 'f:spec': { 'f:replicas': {} } });
+    this.seed({ ...live, spec: { ...live.spec, replicas }, metadata: { ...live.metadata, managedFields } });
   }
 
   proxyGet(path: string): Promise<{ status: number; body: string }> {
@@ -268,18 +302,18 @@ function withReplicas(live: KubeObject | undefined, sent: KubeObject, next: Kube
   const owners = replicasManagers(live);
   const own = (f: ManagedField): boolean => f.manager === manager && f.operation === 'Apply' && !f.subresource;
   const others = owners.filter((f) => !own(f));
-  let after: ManagedField[];
+  let entries = managedFieldsOf(live);
   if (sentSpec.replicas !== undefined) {
     const differs = liveSpec.replicas !== sentSpec.replicas;
     if (differs && others.length > 0 && !force) {
       throw new ConflictError(`Deployment/${sent.metadata.name}`, others.map((f) => ({ manager: f.manager, field: '.spec.replicas' })));
     }
-    after = [...(differs ? [] : others), ...replicasManagedBy({ manager, operation: 'Apply' })];
+    // A new value is this manager's alone; the same value is shared with the others.
+    if (differs) entries = entries.map((f) => (own(f) ? f : withoutReplicas(f))).filter((f) => f !== undefined);
   } else {
-    after = others;
     // Let go by its last manager, the field is removed and defaults to 1; unowned, it stays.
     spec.replicas = live === undefined || (owners.some(own) && others.length === 0) ? 1 : liveSpec.replicas;
   }
-  const rest = ((live?.metadata.managedFields as ManagedField[] | undefined) ?? []).filter((f) => !owners.includes(f));
-  return { ...next, spec, metadata: { ...next.metadata, managedFields: [...rest, ...after] } };
+  const managedFields = managedFieldsWith({ ...next, metadata: { ...next.metadata, managedFields: entries } }, { manager, operation: 'Apply' }, appliedFields(sent));
+  return { ...next, spec, metadata: { ...next.metadata, managedFields } };
 }

@@ -1,9 +1,13 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type FaultProxy, startFaultProxy } from '../../test/support/fault-proxy.js';
+import { planReplicas } from '../src/apply/handover.js';
 import { deployRelease } from '../src/engine/deploy.js';
 import { diffRelease } from '../src/engine/diff.js';
 import { rollbackRelease } from '../src/engine/rollback.js';
+import { Kube } from '../src/kube/client.js';
 import type { KubeObject } from '../src/kube/objects.js';
-import { NS, backend, fakeCluster, hpa, indexOf, request, scaledObject, www } from './fake-cluster.js';
+import { fakeApi, kubeConfigFor } from './fake-api.js';
+import { NS, RELEASE, backend, fakeCluster, hpa, indexOf, request, scaledObject, www } from './fake-cluster.js';
 import { replicasManagers } from './fake-kube.js';
 
 const managersOf = (o: KubeObject | undefined) => replicasManagers(o).map((f) => `${f.manager}/${f.operation}${f.subresource ? `/${f.subresource}` : ''}`);
@@ -90,7 +94,8 @@ describe('becoming fixed again: castle takes spec.replicas back', () => {
     const c = fakeCluster({ autoscalerWants: { www: 8 } });
     await deployRelease(c.ctx(), request('1.0.0', [www(), scaledObject()]));
     await deployRelease(c.ctx(), request('1.1.0', [www({ replicas: 8 })]));
-    expect(managersOf(c.fake.peek('Deployment', 'www', NS))).toEqual(['kube-controller-manager/Update/scale', 'castle/Apply']);
+    // In the API server's order: Apply entries before Update ones.
+    expect(managersOf(c.fake.peek('Deployment', 'www', NS))).toEqual(['castle/Apply', 'kube-controller-manager/Update/scale']);
 
     const result = await deployRelease(c.ctx(), request('1.2.0', [www({ replicas: 10 })]));
 
@@ -174,5 +179,89 @@ describe('diff and the hand-over', () => {
     const report = await diffRelease(c.ctx(), [www({ replicas: 8 })], false);
     expect(report.changes).toContainEqual({ object: 'Deployment/www', action: 'update', fields: ['spec.replicas'] });
     expect(report.changes).toContainEqual({ object: 'ScaledObject/www', action: 'prune', fields: [] });
+  });
+});
+
+/**
+ * backend as a Kubernetes 1.33 API server returned it once the HPA controller had set its count
+ * through the scale subresource (its managedFields copied, castle's template fields cut short):
+ * castle's apply entry no longer has `f:replicas`, the HPA controller's scale update has it and
+ * no `time`, and the status update has `f:status.f:replicas`, which is not the spec's count.
+ */
+const liveBackendScaledByHpa = (replicas: number): KubeObject => ({
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: {
+    name: 'backend',
+    namespace: NS,
+    labels: { 'app.kubernetes.io/managed-by': 'castle', 'castle.dev/release': RELEASE },
+    managedFields: [
+      {
+        apiVersion: 'apps/v1',
+        fieldsType: 'FieldsV1',
+        fieldsV1: {
+          'f:metadata': { 'f:labels': { 'f:app.kubernetes.io/managed-by': {}, 'f:castle.dev/release': {} } },
+          'f:spec': { 'f:selector': {}, 'f:template': { 'f:metadata': { 'f:labels': { 'f:app': {} } }, 'f:spec': { 'f:containers': { 'k:{"name":"backend"}': { '.': {}, 'f:image': {}, 'f:name': {} } } } } },
+        },
+        manager: 'castle',
+        operation: 'Apply',
+        time: '2026-12-08T04:10:59Z',
+      },
+      { apiVersion: 'apps/v1', fieldsType: 'FieldsV1', fieldsV1: { 'f:spec': { 'f:replicas': {} } }, manager: 'kube-controller-manager', operation: 'Update', subresource: 'scale' },
+      {
+        apiVersion: 'apps/v1',
+        fieldsType: 'FieldsV1',
+        fieldsV1: {
+          'f:metadata': { 'f:annotations': { '.': {}, 'f:deployment.kubernetes.io/revision': {} } },
+          'f:status': { 'f:availableReplicas': {}, 'f:observedGeneration': {}, 'f:readyReplicas': {}, 'f:replicas': {}, 'f:updatedReplicas': {} },
+        },
+        manager: 'kube-controller-manager',
+        operation: 'Update',
+        subresource: 'status',
+        time: '2026-12-08T04:12:04Z',
+      },
+    ],
+  },
+  spec: { replicas, selector: { matchLabels: { app: 'backend' } }, template: { metadata: { labels: { app: 'backend' } }, spec: { containers: [{ name: 'backend', image: 'backend:1' }] } } },
+});
+
+describe('planning the hand-over from a real API server’s answers (the client over HTTP)', () => {
+  let proxy: FaultProxy | undefined;
+  afterEach(() => proxy?.close());
+
+  /** The real client against an API that answers lists as Kubernetes does: no apiVersion or kind on the items. */
+  async function liveHpaOfBackend(): Promise<Kube> {
+    const api = fakeApi();
+    api.put(`/apis/apps/v1/namespaces/${NS}/deployments/backend`, liveBackendScaledByHpa(3));
+    const live = hpa('backend');
+    api.put(`/apis/autoscaling/v2/namespaces/${NS}/horizontalpodautoscalers/backend`, { ...live, metadata: { ...live.metadata, namespace: NS, labels: { 'app.kubernetes.io/managed-by': 'castle', 'castle.dev/release': RELEASE } } });
+    proxy = await startFaultProxy(api.handler);
+    return new Kube(kubeConfigFor(proxy.url));
+  }
+  const hpaRef = { apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', namespace: NS, name: 'backend' };
+
+  it.each([
+    {
+      change: 'a redeploy that keeps the HPA leaves the count to the HPA controller: nothing moves',
+      objects: [backend(), hpa('backend')],
+      candidates: [],
+      plan: { autoscaled: new Set(['backend']), handOver: [], takeBack: [], retire: [] },
+    },
+    {
+      change: 'a deploy that fixes the count again retires the live HPA and takes the count back from the HPA controller',
+      objects: [backend({ replicas: 4 })],
+      candidates: [hpaRef],
+      plan: { autoscaled: new Set(), handOver: [], takeBack: [{ name: 'backend', replicas: 4 }], retire: [hpaRef] },
+    },
+  ])('$change', async ({ objects, candidates, plan }) => {
+    const kube = await liveHpaOfBackend();
+    const objectsInNs = objects.map((o) => ({ ...o, metadata: { ...o.metadata, namespace: NS } }));
+    await expect(planReplicas(kube, NS, objectsInNs, { release: RELEASE, candidates })).resolves.toEqual(plan);
+  });
+
+  it('gives each listed object the apiVersion and kind that the API server leaves out of a list’s items', async () => {
+    const kube = await liveHpaOfBackend();
+    const [item] = await kube.list('autoscaling/v2', 'HorizontalPodAutoscaler', NS);
+    expect(item).toMatchObject({ apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', metadata: { name: 'backend' } });
   });
 });

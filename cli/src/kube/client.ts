@@ -114,7 +114,11 @@ export class Kube {
     }
   }
 
-  /** Objects of a kind in a namespace, optionally by label or field selector. */
+  /**
+   * Objects of a kind in a namespace, optionally by label or field selector, each with its
+   * `apiVersion` and `kind`: the API server leaves them out of a built-in kind's list items
+   * (the list says them once), and callers take an item's reference like any object's.
+   */
   async list<T = KubeObject>(
     apiVersion: string,
     kind: string,
@@ -122,7 +126,7 @@ export class Kube {
     selectors: { labelSelector?: string; fieldSelector?: string } = {},
   ): Promise<T[]> {
     const { body } = await this.http.request({ method: 'GET', path: await this.path({ apiVersion, kind, namespace }), query: selectors });
-    return (body as KubeList<T>).items;
+    return (body as KubeList<Partial<KubeObject>>).items.map((item) => ({ apiVersion, kind, ...item }) as T);
   }
 
   /** Create an object. @throws KubeApiError 409 when it exists. */
