@@ -11,6 +11,7 @@
  * the policies, and root. It sends traffic for the verdict's window and changes the host's
  * firewall while it runs, so it runs alone (vitest.config.ts: clusterUnderLoad).
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -103,8 +104,15 @@ describe('the rollout verdict with the NetworkPolicies enforced and the API serv
     }
     block = await blockApiServerFromMetrics(kc, namespace);
     // Prometheus scrapes the old pods (through allow-metrics-scrape) before the verdict needs them.
-    const pods = await wwwPods();
-    await expect.poll(async () => (await query(`up{namespace="${namespace}",job="www"} == 1`)).map((s) => s.metric.pod).sort(), { timeout: 120_000, interval: 2_000 }).toEqual(pods.sort());
+    const pods = (await wwwPods()).sort();
+    const scraped = async () => (await query(`up{namespace="${namespace}",job="www"} == 1`)).map((s) => s.metric.pod).sort();
+    const deadline = Date.now() + 120_000;
+    let up = await scraped();
+    while (JSON.stringify(up) !== JSON.stringify(pods)) {
+      if (Date.now() > deadline) throw new Error(`Prometheus scrapes ${JSON.stringify(up)} of www's pods ${JSON.stringify(pods)} after 120 s`);
+      await delay(2_000); // Prometheus' next scrape: there is no event to wait on
+      up = await scraped();
+    }
   });
 
   afterAll(async () => {
@@ -120,7 +128,7 @@ describe('the rollout verdict with the NetworkPolicies enforced and the API serv
     const metrics = await throughPodProxy(kc, namespace, pod, 9090, 'metrics');
     expect('refused' in metrics, JSON.stringify(metrics)).toBe(true);
     // The proxy itself works: the same pod's http port answers through it.
-    expect(await throughPodProxy(kc, namespace, pod, 8080, 'readyz')).toEqual({ body: 'ready' });
+    expect(await throughPodProxy(kc, namespace, pod, 8080, 'readyz')).toEqual({ body: 'ready\n' });
     expect((await query(`up{namespace="${namespace}",pod="${pod}"}`)).map((s) => s.value[1])).toEqual(['1']);
   });
 
