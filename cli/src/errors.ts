@@ -22,7 +22,10 @@ export const EXIT_CODES = {
    * credentials: 401, or a 403 from RBAC naming the user. Nothing was changed.
    */
   unreachable: 5,
-  /** A field-manager conflict stopped the deploy (see `--force-conflicts`), rolled back or not. */
+  /**
+   * A field-manager conflict stopped the deploy (see `--force-conflicts`), rolled back or not;
+   * or a cluster-scoped object it would apply belongs to another release (nothing was changed).
+   */
   conflict: 6,
   /** The deploy failed and the rollback that followed failed too: the release needs a person. */
   rollbackFailed: 7,
@@ -112,6 +115,31 @@ export class ConflictError extends CastleError {
       `${object}: fields owned by another manager: ${conflicts.map((c) => `${c.field} (${c.manager})`).join(', ')}`,
       EXIT_CODES.conflict,
       'make the other manager let go of those fields, or take them with --force-conflicts',
+    );
+  }
+}
+
+/** A cluster-scoped object a release would apply, and the other release that owns it. */
+export interface TakenObject {
+  /** `Kind/name`. */
+  readonly object: string;
+  /** `release web in namespace shop`. */
+  readonly owner: string;
+}
+
+/** Objects a release would apply belong to another release: refused before anything is written. */
+export class OwnedElsewhereError extends CastleError {
+  override readonly name = 'OwnedElsewhereError';
+  constructor(
+    readonly release: string,
+    readonly namespace: string,
+    readonly taken: readonly TakenObject[],
+  ) {
+    super(
+      'CASTLE_ERR_OWNED_ELSEWHERE',
+      `release ${release} in namespace ${namespace} would apply objects that belong to another release: ${taken.map((t) => `${t.object} (owned by castle ${t.owner})`).join(', ')}`,
+      EXIT_CODES.conflict,
+      'a cluster-scoped object belongs to exactly one release: leave it out of these manifests, or destroy that release (or drop the object from its manifests and deploy it) first',
     );
   }
 }

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { parseAllDocuments } from 'yaml';
 import { UsageError } from './errors.js';
 import type { KubeObject } from './kube/objects.js';
-import { MANAGED_BY_LABEL, RELEASE_LABEL } from './release/inventory.js';
+import { withOwnership } from './release/inventory.js';
 
 /** What a deploy is asked for; a {@link ManifestSource} turns it into objects. */
 export interface RenderRequest {
@@ -63,7 +63,8 @@ export function validateReleaseName(name: string): void {
 
 /**
  * Check the objects and make them Castle's: every namespaced object in the release's
- * namespace, every object labelled with the ownership labels. Problems are reported all at once.
+ * namespace, every object labelled with the ownership labels and annotated with its owner
+ * (`<namespace>/<release>`). Problems are reported all at once.
  * @param namespaced tells whether a kind is namespaced (from discovery).
  */
 export async function prepareManifests(
@@ -100,8 +101,7 @@ export async function prepareManifests(
     const key = `${object.apiVersion}/${object.kind}/${object.metadata.namespace ?? ''}/${object.metadata.name}`;
     if (seen.has(key)) problems.push(`${object.kind}/${object.metadata.name}: listed twice`);
     seen.add(key);
-    object.metadata.labels = { ...object.metadata.labels, [MANAGED_BY_LABEL]: 'castle', [RELEASE_LABEL]: release };
-    out.push(object);
+    out.push(withOwnership(object, { namespace, release }));
   }
   if (out.length === 0 && problems.length === 0) problems.push('no objects to deploy');
   if (problems.length > 0) throw new UsageError(`invalid manifests:\n  ${problems.join('\n  ')}`);

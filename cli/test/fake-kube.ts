@@ -115,7 +115,7 @@ function validate(object: KubeObject): void {
 }
 
 const keyOf = (ref: Pick<ObjectRef, 'kind' | 'namespace' | 'name'>): string => `${ref.kind}/${ref.namespace ?? ''}/${ref.name}`;
-const CLUSTER_KINDS = new Set(['Namespace']);
+const CLUSTER_KINDS = new Set(['Namespace', 'PriorityClass']);
 
 /** The fake API server. Use {@link FakeKube.kube} where a `Kube` is wanted. */
 export class FakeKube {

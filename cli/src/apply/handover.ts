@@ -112,7 +112,7 @@ export async function planReplicas(kube: Kube, namespace: string, objects: reado
   const retire: Autoscaler[] = [];
   for (const ref of (retiring?.candidates ?? []).filter((r) => AUTOSCALER_KINDS.has(r.kind))) {
     const old = await kube.get<Autoscaler>(ref);
-    if (old && retiring && ownedBy(old, retiring.release) && names.has(targetOf(old) ?? '')) retire.push(old);
+    if (old && retiring && ownedBy(old, { namespace, release: retiring.release }) && names.has(targetOf(old) ?? '')) retire.push(old);
   }
   const retired = new Set(retire.map((a) => refKey(refOf(a))));
   const scaledObjectStays = async (owner: { apiVersion?: string; name: string }): Promise<boolean> => {

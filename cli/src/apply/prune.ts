@@ -2,14 +2,14 @@ import { CastleError, messageOf } from '../errors.js';
 import type { Kube } from '../kube/client.js';
 import { type ObjectRef, describeRef } from '../kube/objects.js';
 import { LeaseLostError } from '../release/fence.js';
-import { ownedBy } from '../release/inventory.js';
+import { type ReleaseId, whyNotOwned } from '../release/inventory.js';
 import type { RetainedObject } from '../release/record.js';
 import { POD_CONFIG_KINDS, configInUse, useKey } from './in-use.js';
 
 /** What pruning did or would do with each candidate. */
 export interface PruneResult {
   readonly deleted: ObjectRef[];
-  /** Candidates left alone for good: already gone, or no longer carrying Castle's label for this release. */
+  /** Candidates left alone for good: already gone, or not this release's (its labels, its owner annotation). */
   readonly skipped: { ref: ObjectRef; why: string }[];
   /** The release's objects kept for now, because a pod or a ReplicaSet still reads them: recorded, pruned once unused. */
   readonly retained: RetainedObject[];
@@ -18,7 +18,8 @@ export interface PruneResult {
 }
 
 /**
- * Delete the candidates that still carry Castle's ownership label for `release`, except
+ * Delete the candidates that are still release `id`'s ({@link whyNotOwned}: its labels and, for a
+ * cluster-scoped object, its owner annotation naming `id`'s namespace and name), except
  * ConfigMaps and Secrets still in use ({@link configInUse}), which are retained. Best-effort:
  * a deletion that fails is reported in `failed` and the others go on; a lost lock stops it.
  * @param dryRun only report what would be deleted; `replacing` names the Deployments the
@@ -27,7 +28,7 @@ export interface PruneResult {
  */
 export async function prune(
   kube: Kube,
-  release: string,
+  id: ReleaseId,
   candidates: readonly ObjectRef[],
   { nextCount, dryRun = false, replacing }: { nextCount: number; dryRun?: boolean; replacing?: ReadonlySet<string> },
 ): Promise<PruneResult> {
@@ -42,8 +43,9 @@ export async function prune(
       result.skipped.push({ ref, why: 'already gone' });
       continue;
     }
-    if (!ownedBy(live, release)) {
-      result.skipped.push({ ref, why: `not labelled as owned by castle release ${release}` });
+    const notOurs = whyNotOwned(live, id);
+    if (notOurs) {
+      result.skipped.push({ ref, why: notOurs });
       continue;
     }
     if (POD_CONFIG_KINDS.has(ref.kind) && ref.apiVersion === 'v1' && ref.namespace) {

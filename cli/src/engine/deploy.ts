@@ -6,7 +6,7 @@ import { currentRevision } from '../release/inventory.js';
 import type { ReleaseRecord } from '../release/record.js';
 import { type ReleaseContext, checkInterrupted } from './context.js';
 import { withLock } from './lock.js';
-import { checkReachable, ensureNamespace } from './preflight.js';
+import { checkReachable, ensureNamespace, refuseOthersObjects } from './preflight.js';
 import { type RevisionOptions, RevisionFailedError, newRecord, runRevision } from './revision.js';
 
 /** What a deploy is given (the objects come from a ManifestSource). */
@@ -46,15 +46,17 @@ export class DeployFailedError extends RevisionFailedError {
  * Deploy `objects` as a new revision of the release: preflight, lock, record, apply (with the
  * replicas hand-over), verdict, rollout, smoke, prune, succeeded. Nothing is written before the
  * lock is held, except the namespace when it does not exist yet (bare: its labels are applied
- * under the lock). On failure (not on interruption, nor when the lock was lost) roll back to
- * the newest healthy revision when `rollbackOnFailure`.
- * @throws DeployFailedError, RollbackFailedError, InterruptedError, LockedError, LeaseLostError, UsageError, ConflictError…
+ * under the lock); nothing at all when a cluster-scoped object belongs to another release. On
+ * failure (not on interruption, nor when the lock was lost) roll back to the newest healthy
+ * revision when `rollbackOnFailure`.
+ * @throws DeployFailedError, RollbackFailedError, InterruptedError, LockedError, LeaseLostError, UsageError, ConflictError, OwnedElsewhereError…
  */
 export async function deployRelease(ctx: ReleaseContext, request: DeployRequest): Promise<DeployResult> {
   await checkReachable(ctx.kube, ctx.reporter);
   const objects = await prepareManifests(request.objects, ctx.release, ctx.namespace, (a, k) => ctx.kube.namespaced(a, k));
   // Refuse an oversized record before anything is written.
   newRecord(ctx, 0, { objects, version: request.version, gitSha: request.gitSha });
+  await refuseOthersObjects(ctx.kube, ctx, objects);
   await ensureNamespace(ctx.kube, ctx.namespace, objects);
   checkInterrupted(ctx);
   return withLock(ctx, request.leaseSeconds, async (locked) => {

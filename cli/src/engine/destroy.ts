@@ -1,6 +1,6 @@
 import { messageOf } from '../errors.js';
 import { type ObjectRef, describeRef } from '../kube/objects.js';
-import { everyObject, ownedBy } from '../release/inventory.js';
+import { everyObject, ownedBy, whyNotOwned } from '../release/inventory.js';
 import { LeaseLostError } from '../release/fence.js';
 import { DEFAULT_LEASE_SECONDS } from '../release/lock.js';
 import type { ReleaseContext } from './context.js';
@@ -22,9 +22,10 @@ export interface DestroyRequest {
 }
 
 /**
- * Delete every object any revision of the release listed (only those still labelled as the
- * release's), then the records, then the release's Namespace, holding the release's lock like
- * a deploy: refused while another holds it, unless `ignoreLock` takes it from that holder (which
+ * Delete every object any revision of the release listed (only those still the release's: its
+ * labels, and the owner annotation naming this namespace and release — a cluster-scoped object
+ * without it is kept, and said so), then the records, then the release's Namespace, holding
+ * the release's lock like a deploy: refused while another holds it, unless `ignoreLock` takes it from that holder (which
  * stops at its next renewal). Idempotent and best-effort: keeps going after a failure and
  * reports every failure at the end; a lost lock stops it.
  * @throws LockedError naming the holder when another live holder has the lock (unless `ignoreLock`).
@@ -54,9 +55,10 @@ async function destroyLocked(ctx: ReleaseContext): Promise<DestroyReport> {
     try {
       const live = await kube.get(ref);
       if (!live) continue;
-      if (!ownedBy(live, ctx.release)) {
+      const notOurs = whyNotOwned(live, ctx);
+      if (notOurs) {
         skipped.push(describeRef(ref));
-        step.reason(`kept ${describeRef(ref)}: not labelled as owned by castle release ${ctx.release}`);
+        step.reason(`kept ${describeRef(ref)}: ${notOurs}`);
         continue;
       }
       if (await kube.delete(ref)) deleted.push(describeRef(ref));
@@ -82,7 +84,7 @@ async function destroyLocked(ctx: ReleaseContext): Promise<DestroyReport> {
   for (const ref of namespaces) {
     try {
       const live = await kube.get(ref);
-      if (live && ownedBy(live, ctx.release) && (await kube.delete(ref))) {
+      if (live && ownedBy(live, ctx) && (await kube.delete(ref))) {
         if (ref.name === ctx.namespace) ctx.lock?.abandon();
         deleted.push(describeRef(ref));
         const gone = reporter.step(`Waiting for ${describeRef(ref)} to be deleted`);

@@ -4,7 +4,7 @@ import { type KubeObject, describeRef, refOf } from '../kube/objects.js';
 import { prepareManifests } from '../manifests.js';
 import { pruneCandidates } from '../release/inventory.js';
 import type { ReleaseContext } from './context.js';
-import { checkReachable } from './preflight.js';
+import { checkReachable, refuseOthersObjects } from './preflight.js';
 
 /** How one object would change. */
 export interface ObjectDiff {
@@ -57,11 +57,13 @@ export function changedPaths(a: unknown, b: unknown, path = ''): string[] {
  * object compared with the live one, plus what would be pruned and what would be kept for now
  * (still in use). A count castle would hand over to an autoscaler shows no change; one it would
  * take back shows as `spec.replicas`. Sends no write.
+ * @throws OwnedElsewhereError like a deploy, when a cluster-scoped object belongs to another release.
  */
 export async function diffRelease(ctx: ReleaseContext, raw: readonly KubeObject[], forceConflicts: boolean): Promise<DiffReport> {
   const { kube } = ctx;
   await checkReachable(kube, ctx.reporter);
   const objects = await prepareManifests(raw, ctx.release, ctx.namespace, (a, k) => kube.namespaced(a, k));
+  await refuseOthersObjects(kube, ctx, objects);
   const nsExists = Boolean(await kube.get({ apiVersion: 'v1', kind: 'Namespace', name: ctx.namespace }));
   const records = nsExists ? await ctx.store.list() : [];
   const candidates = pruneCandidates(records, objects.map(refOf));
@@ -92,7 +94,7 @@ export async function diffRelease(ctx: ReleaseContext, raw: readonly KubeObject[
   const kept: DiffReport['kept'][number][] = [];
   if (nsExists) {
     const replacing = new Set(objects.filter((o) => o.kind === 'Deployment').map((o) => o.metadata.name));
-    const would = await prune(kube, ctx.release, candidates, { nextCount: objects.length, dryRun: true, replacing });
+    const would = await prune(kube, ctx, candidates, { nextCount: objects.length, dryRun: true, replacing });
     for (const ref of would.deleted) changes.push({ object: describeRef(ref), action: 'prune', fields: [] });
     for (const r of would.retained) kept.push({ object: describeRef(r.ref), why: r.why });
   }

@@ -3,7 +3,7 @@ import { prune } from '../apply/prune.js';
 import { CastleError, EXIT_CODES, messageOf } from '../errors.js';
 import { type KubeObject, type ObjectRef, describeRef, refOf } from '../kube/objects.js';
 import { imagesOf, manifestDigest } from '../manifests.js';
-import { pruneCandidates } from '../release/inventory.js';
+import { pruneCandidates, withOwnership } from '../release/inventory.js';
 import { type ReleaseRecord, encodeRecord } from '../release/record.js';
 import type { SmokeCheck } from '../rollout/smoke.js';
 import { RolloutError, watchRollout } from '../rollout/watch.js';
@@ -11,6 +11,7 @@ import { type VerdictOptions, takeVerdict } from '../rollout/canary.js';
 import { heldDeployment } from '../rollout/hold.js';
 import { applyVerdict, settleHold } from './verdict.js';
 import { type ReleaseContext, checkInterrupted, lostLock } from './context.js';
+import { refuseOthersObjects } from './preflight.js';
 
 /** How a revision is rolled out. */
 export interface RevisionOptions {
@@ -75,20 +76,24 @@ export function newRecord(ctx: ReleaseContext, revision: number, o: Pick<Revisio
 }
 
 /**
- * Roll out one revision under the release's lock: write its record (pending, with the
- * inventory) before applying, apply every object (handing each Deployment's replica count
- * between castle and its autoscalers, and retiring old autoscalers right before the new ones),
+ * Roll out one revision under the release's lock: refuse a cluster-scoped object another
+ * release owns, write its record (pending, with the inventory) before applying, apply every
+ * object (handing each Deployment's replica count between castle and its autoscalers, and retiring old autoscalers right before the new ones),
  * take the verdict, follow the rollout, run the smoke check, and only then — the new revision
  * healthy — prune what the release no longer renders (keeping what is still in use), mark it
  * succeeded (and the previous one superseded) and trim the history. A revision that fails
- * deleted nothing it dropped: a rollback finds every object in place.
- * @throws RevisionFailedError with the record marked failed.
+ * deleted nothing it dropped: a rollback finds every object in place. Every object carries the
+ * release's ownership marks, also those of a record written before the owner annotation.
+ * @throws RevisionFailedError with the record marked failed; OwnedElsewhereError before recording anything.
  */
-export async function runRevision(ctx: ReleaseContext, o: RevisionOptions): Promise<RevisionOutcome> {
+export async function runRevision(ctx: ReleaseContext, options: RevisionOptions): Promise<RevisionOutcome> {
   const { kube, store, reporter, namespace } = ctx;
+  const o: RevisionOptions = { ...options, objects: options.objects.map((x) => withOwnership(x, ctx)) };
   // Before each wave of writes: the lease is still this deploy's (a takeover is found here).
   const confirm = (): Promise<void> => ctx.lock?.confirm() ?? Promise.resolve();
   await confirm();
+  // Again under the lock (a deploy checked before taking it): a rollback's old manifests too.
+  await refuseOthersObjects(kube, ctx, o.objects);
   const records = await store.list();
   // Under the lock, a pending revision belongs to a deploy that died without finishing.
   for (const r of records.filter((x) => x.status === 'pending')) {
@@ -161,7 +166,7 @@ export async function runRevision(ctx: ReleaseContext, o: RevisionOptions): Prom
     // Healthy: only now is anything the release no longer renders deleted.
     step = reporter.step('Pruning objects no longer rendered');
     await confirm();
-    const pruned = await prune(kube, ctx.release, candidates, { nextCount: o.objects.length });
+    const pruned = await prune(kube, ctx, candidates, { nextCount: o.objects.length });
     for (const s of pruned.skipped) step.reason(`kept ${describeRef(s.ref)}: ${s.why}`);
     for (const s of pruned.retained) step.reason(`kept ${describeRef(s.ref)} for now: ${s.why}`);
     for (const s of pruned.failed) reporter.warn(`${s.why}; kept on record, the next deploy tries again`);

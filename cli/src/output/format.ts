@@ -77,5 +77,5 @@ export function formatDiff(r: DiffReport): string {
 
 /** `castle destroy`'s result. */
 export function formatDestroy(r: DestroyReport): string {
-  return `deleted ${r.deleted.length} objects${r.deleted.length ? ` (${r.deleted.join(', ')})` : ''} and ${r.records} records${r.skipped.length ? `; kept ${r.skipped.join(', ')} (not owned by the release)` : ''}\n`;
+  return `deleted ${r.deleted.length} objects${r.deleted.length ? ` (${r.deleted.join(', ')})` : ''} and ${r.records} records${r.skipped.length ? `; kept ${r.skipped.join(', ')} (not known to be the release's)` : ''}\n`;
 }

@@ -6,11 +6,92 @@ import { HEALTHY_STATUSES, type ReleaseRecord } from './record.js';
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 /** The release an object belongs to. */
 export const RELEASE_LABEL = 'castle.dev/release';
+/**
+ * The release an object belongs to with its namespace, `<namespace>/<release>`: a release's
+ * name alone is unique only within its namespace, and a cluster-scoped object has none.
+ */
+export const OWNER_ANNOTATION = 'castle.dev/owner';
 
-/** Whether a live object carries Castle's ownership labels for `release`. */
-export function ownedBy(object: KubeObject | undefined, release: string): boolean {
-  const labels = object?.metadata.labels ?? {};
-  return labels[MANAGED_BY_LABEL] === 'castle' && labels[RELEASE_LABEL] === release;
+/** A release's identity: its name is unique only within its namespace. */
+export interface ReleaseId {
+  readonly namespace: string;
+  readonly release: string;
+}
+
+/** A live object's owner as Castle marked it; `namespace` is unknown for a cluster-scoped object marked before the annotation. */
+export interface Owner {
+  readonly namespace?: string;
+  readonly release: string;
+}
+
+/** `<namespace>/<release>`, the {@link OWNER_ANNOTATION}'s value. */
+export const ownerValue = (id: ReleaseId): string => `${id.namespace}/${id.release}`;
+
+/** `release web in namespace shop`, for messages. */
+export function describeOwner(owner: Owner): string {
+  return `release ${owner.release} ${owner.namespace === undefined ? '(its namespace not recorded)' : `in namespace ${owner.namespace}`}`;
+}
+
+/** A copy of `object` with Castle's ownership labels and owner annotation for release `id`. */
+export function withOwnership(object: KubeObject, id: ReleaseId): KubeObject {
+  const { metadata } = object;
+  return {
+    ...object,
+    metadata: {
+      ...metadata,
+      labels: { ...metadata.labels, [MANAGED_BY_LABEL]: 'castle', [RELEASE_LABEL]: id.release },
+      annotations: { ...metadata.annotations, [OWNER_ANNOTATION]: ownerValue(id) },
+    },
+  };
+}
+
+/**
+ * The release a live object belongs to by Castle's marks: the owner annotation, else (an object
+ * applied before it, or an annotation that is not `<namespace>/<release>`) the release label, with the namespace for a namespaced object or the
+ * release's own Namespace, unknown for any other cluster-scoped one. Undefined when Castle did
+ * not mark it (made by hand or by another tool).
+ */
+export function ownerOf(object: KubeObject): Owner | undefined {
+  const annotation = object.metadata.annotations?.[OWNER_ANNOTATION];
+  const slash = annotation?.indexOf('/') ?? -1;
+  if (annotation && slash > 0) return { namespace: annotation.slice(0, slash), release: annotation.slice(slash + 1) };
+  const labels = object.metadata.labels ?? {};
+  const release = labels[RELEASE_LABEL];
+  if (labels[MANAGED_BY_LABEL] !== 'castle' || !release) return undefined;
+  const namespace = object.metadata.namespace ?? (object.kind === 'Namespace' ? object.metadata.name : undefined);
+  return namespace === undefined ? { release } : { namespace, release };
+}
+
+/**
+ * Why release `id` may not delete a live object (prune, destroy, retiring an autoscaler), or
+ * undefined when it may: it must carry Castle's labels for `id.release` and be `id`'s by
+ * {@link ownerOf} — its namespace included, so a cluster-scoped object marked before the owner
+ * annotation existed is never deleted (another namespace's release of the same name may own it).
+ */
+export function whyNotOwned(object: KubeObject, id: ReleaseId): string | undefined {
+  const labels = object.metadata.labels ?? {};
+  if (labels[MANAGED_BY_LABEL] !== 'castle' || labels[RELEASE_LABEL] !== id.release) return `not labelled as owned by castle release ${id.release}`;
+  const owner = ownerOf(object);
+  if (owner?.namespace === undefined) {
+    return `cluster-scoped and its owner's namespace is not recorded (no ${OWNER_ANNOTATION} annotation: applied by an older castle), so it may be release ${id.release}'s of another namespace: delete it by hand if it is this one's`;
+  }
+  if (owner.namespace !== id.namespace || owner.release !== id.release) return `owned by castle ${describeOwner(owner)} (${OWNER_ANNOTATION}: ${owner.namespace}/${owner.release})`;
+  return undefined;
+}
+
+/** Whether release `id` may delete a live object ({@link whyNotOwned}). */
+export function ownedBy(object: KubeObject | undefined, id: ReleaseId): boolean {
+  return object !== undefined && whyNotOwned(object, id) === undefined;
+}
+
+/**
+ * The other release a live object belongs to, which release `id` may not take by applying it;
+ * undefined when it is `id`'s or nobody's (Castle's marks absent).
+ */
+export function otherOwner(object: KubeObject, id: ReleaseId): Owner | undefined {
+  const owner = ownerOf(object);
+  if (!owner || (owner.release === id.release && (owner.namespace === undefined || owner.namespace === id.namespace))) return undefined;
+  return owner;
 }
 
 /**
@@ -32,7 +113,8 @@ function objectsOf(r: ReleaseRecord): ObjectRef[] {
  * current revision and of every later revision (failed, interrupted, pending — whatever they
  * created may still exist), and every object those revisions retained (kept while in use), that
  * `next` does not contain. Namespaces are never pruned: deleting one deletes the release's
- * records with it. The caller still checks each candidate's live ownership labels before deleting.
+ * records with it. The caller still checks each candidate's live ownership ({@link whyNotOwned})
+ * before deleting.
  */
 export function pruneCandidates(records: readonly ReleaseRecord[], next: readonly ObjectRef[], excludeRevision?: number): ObjectRef[] {
   const current = currentRevision(records);
