@@ -31,6 +31,7 @@ const clusterUnderLoad = [
   'test/cluster/cli/verdict.test.ts',
   'test/cluster/cli/autoscaler-handover.test.ts',
   'test/cluster/cli/verdict-prometheus.test.ts',
+  'test/cluster/cli/config-per-revision.test.ts',
   // KEDA (ScaledObjects, its CRDs in the server-side dry runs) or the logs add-on
   'test/cluster/cli/autoscaler-switch.test.ts',
   'test/cluster/manifests.test.ts',
